@@ -1,0 +1,611 @@
+//! The SQLite catalog: log groups, streams, tags, segments and the store's own bookkeeping.
+//!
+//! Everything that is not an event lives here. SQLite runs in WAL mode with
+//! `synchronous=FULL`, so a committed change (a new group, a segment row) is on disk when
+//! the call returns, the same promise the event WAL makes.
+
+use crate::error::{Result, StoreError};
+use model::Scope;
+use rusqlite::{Connection, OptionalExtension, params};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+
+const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS log_groups (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    account TEXT NOT NULL,
+    region TEXT NOT NULL,
+    name TEXT NOT NULL,
+    creation_time INTEGER NOT NULL,
+    retention_days INTEGER,
+    kms_key_id TEXT,
+    log_group_class TEXT NOT NULL,
+    deletion_protection INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (account, region, name)
+);
+CREATE TABLE IF NOT EXISTS log_streams (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    group_id INTEGER NOT NULL REFERENCES log_groups(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    creation_time INTEGER NOT NULL,
+    first_event INTEGER,
+    last_event INTEGER,
+    last_ingestion INTEGER,
+    UNIQUE (group_id, name)
+);
+CREATE TABLE IF NOT EXISTS tags (
+    group_id INTEGER NOT NULL REFERENCES log_groups(id) ON DELETE CASCADE,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (group_id, key)
+);
+CREATE TABLE IF NOT EXISTS segments (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    group_id INTEGER NOT NULL,
+    path TEXT NOT NULL,
+    hour INTEGER NOT NULL,
+    min_ts INTEGER NOT NULL,
+    max_ts INTEGER NOT NULL,
+    max_seq INTEGER NOT NULL,
+    rows INTEGER NOT NULL,
+    bytes INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS segments_by_group ON segments (group_id, hour);
+CREATE TABLE IF NOT EXISTS iam_users (
+    account TEXT NOT NULL,
+    name TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    creation_time INTEGER NOT NULL,
+    PRIMARY KEY (account, name)
+);
+CREATE TABLE IF NOT EXISTS iam_access_keys (
+    access_key_id TEXT PRIMARY KEY,
+    secret TEXT NOT NULL,
+    account TEXT NOT NULL,
+    user_name TEXT NOT NULL,
+    status TEXT NOT NULL,
+    creation_time INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS iam_user_policies (
+    account TEXT NOT NULL,
+    user_name TEXT NOT NULL,
+    policy_name TEXT NOT NULL,
+    document TEXT NOT NULL,
+    PRIMARY KEY (account, user_name, policy_name)
+);
+"#;
+
+/// A log group row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupRow {
+    /// Catalog id; never reused, so WAL records of a deleted group stay dead.
+    pub id: i64,
+    /// Owner of the group.
+    pub scope: Scope,
+    /// Group name.
+    pub name: String,
+    /// Epoch milliseconds.
+    pub creation_time: i64,
+    /// Days events are kept, `None` for never expire.
+    pub retention_days: Option<i32>,
+    /// KMS key named at creation, kept and echoed only.
+    pub kms_key_id: Option<String>,
+    /// `STANDARD`, `INFREQUENT_ACCESS`, ...
+    pub log_group_class: String,
+    /// Whether DeleteLogGroup is refused.
+    pub deletion_protection: bool,
+}
+
+/// A log stream row, with the event statistics of its flushed segments.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StreamRow {
+    /// Catalog id; never reused.
+    pub id: i64,
+    /// Owning group.
+    pub group_id: i64,
+    /// Stream name.
+    pub name: String,
+    /// Epoch milliseconds.
+    pub creation_time: i64,
+    /// Earliest event timestamp stored, if any.
+    pub first_event: Option<i64>,
+    /// Latest event timestamp stored, if any.
+    pub last_event: Option<i64>,
+    /// Latest ingestion time, if any.
+    pub last_ingestion: Option<i64>,
+}
+
+/// A Parquet segment of one group and one hour.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SegmentRow {
+    /// Catalog id.
+    pub id: i64,
+    /// Owning group.
+    pub group_id: i64,
+    /// Object-store path of the Parquet file.
+    pub path: String,
+    /// Start of the hour the segment covers, epoch milliseconds.
+    pub hour: i64,
+    /// Smallest event timestamp inside.
+    pub min_ts: i64,
+    /// Largest event timestamp inside.
+    pub max_ts: i64,
+    /// Largest ingest sequence number inside.
+    pub max_seq: u64,
+    /// Number of events.
+    pub rows: i64,
+    /// File size.
+    pub bytes: i64,
+}
+
+/// A segment about to be committed, before the catalog gives it an id.
+#[derive(Debug, Clone)]
+pub struct NewSegment {
+    /// See [`SegmentRow`].
+    pub group_id: i64,
+    /// See [`SegmentRow`].
+    pub path: String,
+    /// See [`SegmentRow`].
+    pub hour: i64,
+    /// See [`SegmentRow`].
+    pub min_ts: i64,
+    /// See [`SegmentRow`].
+    pub max_ts: i64,
+    /// See [`SegmentRow`].
+    pub max_seq: u64,
+    /// See [`SegmentRow`].
+    pub rows: i64,
+    /// See [`SegmentRow`].
+    pub bytes: i64,
+}
+
+/// Per-stream statistics a flush folds into the stream rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct StreamStats {
+    /// Earliest event timestamp.
+    pub first_event: Option<i64>,
+    /// Latest event timestamp.
+    pub last_event: Option<i64>,
+    /// Latest ingestion time.
+    pub last_ingestion: Option<i64>,
+}
+
+impl StreamStats {
+    /// Widens these statistics with one event.
+    pub fn add(&mut self, timestamp: i64, ingestion: i64) {
+        self.first_event = Some(self.first_event.map_or(timestamp, |t| t.min(timestamp)));
+        self.last_event = Some(self.last_event.map_or(timestamp, |t| t.max(timestamp)));
+        self.last_ingestion = Some(self.last_ingestion.map_or(ingestion, |t| t.max(ingestion)));
+    }
+
+    /// Widens these statistics with another set.
+    pub fn merge(&mut self, other: &StreamStats) {
+        fn pick(a: Option<i64>, b: Option<i64>, f: fn(i64, i64) -> i64) -> Option<i64> {
+            match (a, b) {
+                (Some(a), Some(b)) => Some(f(a, b)),
+                (a, b) => a.or(b),
+            }
+        }
+        self.first_event = pick(self.first_event, other.first_event, i64::min);
+        self.last_event = pick(self.last_event, other.last_event, i64::max);
+        self.last_ingestion = pick(self.last_ingestion, other.last_ingestion, i64::max);
+    }
+}
+
+/// Fields of a new log group.
+#[derive(Debug, Clone, Default)]
+pub struct NewGroup {
+    /// KMS key id to echo back.
+    pub kms_key_id: Option<String>,
+    /// Defaults to `STANDARD`.
+    pub log_group_class: Option<String>,
+    /// Whether deletion is refused.
+    pub deletion_protection: bool,
+    /// Tags set at creation.
+    pub tags: BTreeMap<String, String>,
+}
+
+/// The SQLite catalog. One connection behind a mutex: every statement is short.
+pub struct Catalog {
+    conn: Mutex<Connection>,
+}
+
+const GROUP_COLUMNS: &str = "id, account, region, name, creation_time, retention_days, kms_key_id, log_group_class, deletion_protection";
+const STREAM_COLUMNS: &str =
+    "id, group_id, name, creation_time, first_event, last_event, last_ingestion";
+const SEGMENT_COLUMNS: &str = "id, group_id, path, hour, min_ts, max_ts, max_seq, rows, bytes";
+
+fn group_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<GroupRow> {
+    Ok(GroupRow {
+        id: row.get(0)?,
+        scope: Scope::new(row.get::<_, String>(1)?, row.get::<_, String>(2)?),
+        name: row.get(3)?,
+        creation_time: row.get(4)?,
+        retention_days: row.get(5)?,
+        kms_key_id: row.get(6)?,
+        log_group_class: row.get(7)?,
+        deletion_protection: row.get(8)?,
+    })
+}
+
+fn stream_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StreamRow> {
+    Ok(StreamRow {
+        id: row.get(0)?,
+        group_id: row.get(1)?,
+        name: row.get(2)?,
+        creation_time: row.get(3)?,
+        first_event: row.get(4)?,
+        last_event: row.get(5)?,
+        last_ingestion: row.get(6)?,
+    })
+}
+
+fn segment_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<SegmentRow> {
+    Ok(SegmentRow {
+        id: row.get(0)?,
+        group_id: row.get(1)?,
+        path: row.get(2)?,
+        hour: row.get(3)?,
+        min_ts: row.get(4)?,
+        max_ts: row.get(5)?,
+        max_seq: row.get::<_, i64>(6)? as u64,
+        rows: row.get(7)?,
+        bytes: row.get(8)?,
+    })
+}
+
+fn is_unique_violation(err: &rusqlite::Error) -> bool {
+    matches!(
+        err,
+        rusqlite::Error::SqliteFailure(e, _) if e.code == rusqlite::ErrorCode::ConstraintViolation
+    )
+}
+
+impl Catalog {
+    /// Opens (creating if needed) the catalog at `path`.
+    pub fn open(path: &Path) -> Result<Catalog> {
+        let conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.execute_batch(SCHEMA)?;
+        Ok(Catalog {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    /// The connection; a poisoned lock still holds a usable connection, because every
+    /// write is one transaction that SQLite rolls back on its own.
+    pub(crate) fn conn(&self) -> MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A bookkeeping value.
+    pub fn meta(&self, key: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn()
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()?)
+    }
+
+    /// Sets a bookkeeping value.
+    pub fn set_meta(&self, key: &str, value: &str) -> Result<()> {
+        self.conn().execute(
+            "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            params![key, value],
+        )?;
+        Ok(())
+    }
+
+    /// Creates a log group; `GroupExists` if the name is taken in that scope.
+    pub fn create_group(&self, scope: &Scope, name: &str, now: i64, new: &NewGroup) -> Result<i64> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let inserted = tx.execute(
+            "INSERT INTO log_groups (account, region, name, creation_time, kms_key_id, log_group_class, deletion_protection) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                scope.account,
+                scope.region,
+                name,
+                now,
+                new.kms_key_id,
+                new.log_group_class.as_deref().unwrap_or("STANDARD"),
+                new.deletion_protection
+            ],
+        );
+        match inserted {
+            Err(e) if is_unique_violation(&e) => return Err(StoreError::GroupExists),
+            other => other?,
+        };
+        let id = tx.last_insert_rowid();
+        for (k, v) in &new.tags {
+            tx.execute(
+                "INSERT INTO tags (group_id, key, value) VALUES (?1, ?2, ?3)",
+                params![id, k, v],
+            )?;
+        }
+        tx.commit()?;
+        Ok(id)
+    }
+
+    /// Looks a group up by name.
+    pub fn group(&self, scope: &Scope, name: &str) -> Result<GroupRow> {
+        self.conn()
+            .prepare_cached(&format!(
+                "SELECT {GROUP_COLUMNS} FROM log_groups WHERE account = ?1 AND region = ?2 AND name = ?3"
+            ))?
+            .query_row(params![scope.account, scope.region, name], group_from_row)
+            .optional()?
+            .ok_or(StoreError::GroupNotFound)
+    }
+
+    /// Looks a group up by id, if it still exists.
+    pub fn group_by_id(&self, id: i64) -> Result<Option<GroupRow>> {
+        Ok(self
+            .conn()
+            .prepare_cached(&format!(
+                "SELECT {GROUP_COLUMNS} FROM log_groups WHERE id = ?1"
+            ))?
+            .query_row([id], group_from_row)
+            .optional()?)
+    }
+
+    /// Groups of a scope whose names start with `prefix` and sort after `after`, in name order.
+    pub fn groups(
+        &self,
+        scope: &Scope,
+        after: Option<&str>,
+        limit: usize,
+        keep: &dyn Fn(&str) -> bool,
+    ) -> Result<Vec<GroupRow>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {GROUP_COLUMNS} FROM log_groups WHERE account = ?1 AND region = ?2 AND name > ?3 ORDER BY name"
+        ))?;
+        let rows = stmt.query_map(
+            params![scope.account, scope.region, after.unwrap_or("")],
+            group_from_row,
+        )?;
+        let mut out = Vec::new();
+        for row in rows {
+            let row = row?;
+            if keep(&row.name) {
+                out.push(row);
+                if out.len() >= limit {
+                    break;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every group, for background tasks.
+    pub fn all_groups(&self) -> Result<Vec<GroupRow>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(&format!("SELECT {GROUP_COLUMNS} FROM log_groups"))?;
+        let rows = stmt.query_map([], group_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Deletes a group with its streams and tags, returning its segments for removal.
+    pub fn delete_group(&self, id: i64) -> Result<Vec<SegmentRow>> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let segments = {
+            let mut stmt = tx.prepare(&format!(
+                "SELECT {SEGMENT_COLUMNS} FROM segments WHERE group_id = ?1"
+            ))?;
+            stmt.query_map([id], segment_from_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()?
+        };
+        tx.execute("DELETE FROM segments WHERE group_id = ?1", [id])?;
+        tx.execute("DELETE FROM log_groups WHERE id = ?1", [id])?;
+        tx.commit()?;
+        Ok(segments)
+    }
+
+    /// Sets or clears a group's retention.
+    pub fn set_retention(&self, id: i64, days: Option<i32>) -> Result<()> {
+        self.conn().execute(
+            "UPDATE log_groups SET retention_days = ?2 WHERE id = ?1",
+            params![id, days],
+        )?;
+        Ok(())
+    }
+
+    /// Creates a stream; `StreamExists` if the name is taken in the group.
+    pub fn create_stream(&self, group_id: i64, name: &str, now: i64) -> Result<i64> {
+        let conn = self.conn();
+        let inserted = conn.execute(
+            "INSERT INTO log_streams (group_id, name, creation_time) VALUES (?1, ?2, ?3)",
+            params![group_id, name, now],
+        );
+        match inserted {
+            Err(e) if is_unique_violation(&e) => Err(StoreError::StreamExists),
+            Err(e) => Err(e.into()),
+            Ok(_) => Ok(conn.last_insert_rowid()),
+        }
+    }
+
+    /// Looks a stream up by name.
+    pub fn stream(&self, group_id: i64, name: &str) -> Result<StreamRow> {
+        self.conn()
+            .prepare_cached(&format!(
+                "SELECT {STREAM_COLUMNS} FROM log_streams WHERE group_id = ?1 AND name = ?2"
+            ))?
+            .query_row(params![group_id, name], stream_from_row)
+            .optional()?
+            .ok_or(StoreError::StreamNotFound)
+    }
+
+    /// Every stream of a group, in name order.
+    pub fn streams(&self, group_id: i64) -> Result<Vec<StreamRow>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {STREAM_COLUMNS} FROM log_streams WHERE group_id = ?1 ORDER BY name"
+        ))?;
+        let rows = stmt.query_map([group_id], stream_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Deletes a stream; its events become invisible at once and leave disk with their segments.
+    pub fn delete_stream(&self, id: i64) -> Result<()> {
+        self.conn()
+            .execute("DELETE FROM log_streams WHERE id = ?1", [id])?;
+        Ok(())
+    }
+
+    /// A group's tags.
+    pub fn tags(&self, group_id: i64) -> Result<BTreeMap<String, String>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached("SELECT key, value FROM tags WHERE group_id = ?1")?;
+        let rows = stmt.query_map([group_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Adds or overwrites tags, refusing to go past `max` tags in all.
+    pub fn tag(
+        &self,
+        group_id: i64,
+        tags: &BTreeMap<String, String>,
+        max: usize,
+        arn: &str,
+    ) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        for (k, v) in tags {
+            tx.execute(
+                "INSERT INTO tags (group_id, key, value) VALUES (?1, ?2, ?3) ON CONFLICT(group_id, key) DO UPDATE SET value = excluded.value",
+                params![group_id, k, v],
+            )?;
+        }
+        let count: i64 = tx.query_row(
+            "SELECT COUNT(*) FROM tags WHERE group_id = ?1",
+            [group_id],
+            |r| r.get(0),
+        )?;
+        if count as usize > max {
+            return Err(StoreError::TooManyTags {
+                resource: arn.to_string(),
+            });
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Removes tags by key; absent keys are ignored, as AWS does.
+    pub fn untag(&self, group_id: i64, keys: &[String]) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        for k in keys {
+            tx.execute(
+                "DELETE FROM tags WHERE group_id = ?1 AND key = ?2",
+                params![group_id, k],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Segments of a group overlapping `[from, to]` (inclusive), by hour.
+    pub fn segments(&self, group_id: i64, from: i64, to: i64) -> Result<Vec<SegmentRow>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {SEGMENT_COLUMNS} FROM segments WHERE group_id = ?1 AND max_ts >= ?2 AND min_ts <= ?3 ORDER BY hour, id"
+        ))?;
+        let rows = stmt.query_map(params![group_id, from, to], segment_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Bytes of a group's segments.
+    pub fn stored_bytes(&self, group_id: i64) -> Result<i64> {
+        Ok(self
+            .conn()
+            .prepare_cached("SELECT COALESCE(SUM(bytes), 0) FROM segments WHERE group_id = ?1")?
+            .query_row([group_id], |r| r.get(0))?)
+    }
+
+    /// The largest sequence number any segment holds.
+    pub fn max_segment_seq(&self) -> Result<u64> {
+        let max: i64 =
+            self.conn()
+                .query_row("SELECT COALESCE(MAX(max_seq), 0) FROM segments", [], |r| {
+                    r.get(0)
+                })?;
+        Ok(max as u64)
+    }
+
+    /// Commits a flush in one transaction: the new segments, the streams' widened
+    /// statistics, and the WAL file number the flush covered.
+    pub fn commit_flush(
+        &self,
+        segments: &[NewSegment],
+        stats: &[(i64, StreamStats)],
+        flushed_wal: u64,
+    ) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        for s in segments {
+            tx.execute(
+                "INSERT INTO segments (group_id, path, hour, min_ts, max_ts, max_seq, rows, bytes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![s.group_id, s.path, s.hour, s.min_ts, s.max_ts, s.max_seq as i64, s.rows, s.bytes],
+            )?;
+        }
+        for (stream_id, st) in stats {
+            tx.execute(
+                "UPDATE log_streams SET
+                    first_event = CASE WHEN first_event IS NULL OR ?2 < first_event THEN ?2 ELSE first_event END,
+                    last_event = CASE WHEN last_event IS NULL OR ?3 > last_event THEN ?3 ELSE last_event END,
+                    last_ingestion = CASE WHEN last_ingestion IS NULL OR ?4 > last_ingestion THEN ?4 ELSE last_ingestion END
+                 WHERE id = ?1",
+                params![stream_id, st.first_event, st.last_event, st.last_ingestion],
+            )?;
+        }
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES ('flushed_wal', ?1) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            [flushed_wal.to_string()],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Segments of a group that end before `cutoff`: wholly expired.
+    pub fn expired_segments(&self, group_id: i64, cutoff: i64) -> Result<Vec<SegmentRow>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {SEGMENT_COLUMNS} FROM segments WHERE group_id = ?1 AND max_ts < ?2"
+        ))?;
+        let rows = stmt.query_map(params![group_id, cutoff], segment_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Forgets segments whose files are about to be removed.
+    pub fn delete_segments(&self, ids: &[i64]) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        for id in ids {
+            tx.execute("DELETE FROM segments WHERE id = ?1", [id])?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Wipes every table (the `--dev` reset).
+    pub fn wipe(&self) -> Result<Vec<SegmentRow>> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let segments = {
+            let mut stmt = tx.prepare(&format!("SELECT {SEGMENT_COLUMNS} FROM segments"))?;
+            stmt.query_map([], segment_from_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()?
+        };
+        tx.execute_batch(
+            "DELETE FROM segments; DELETE FROM tags; DELETE FROM log_streams; DELETE FROM log_groups;",
+        )?;
+        tx.commit()?;
+        Ok(segments)
+    }
+}

@@ -1,0 +1,542 @@
+//! Trailwatch's durable log store.
+//!
+//! A write goes `put_events` → WAL (group commit, `fdatasync`) → memtable → acknowledged.
+//! A background flusher turns memtables into Parquet segments (zstd, one file per group
+//! and hour) through `object_store`, commits them to the SQLite catalog together with the
+//! WAL position they cover, and only then deletes the covered WAL files. On open, the WAL
+//! past that position is replayed; a torn tail is cut off, never fatal. Reads merge
+//! memtables and segments into pages ordered by `(timestamp, seq)`.
+//!
+//! One process owns a data directory (`LOCK`); memory is bounded by the memtable budget,
+//! past which writers wait for the flusher.
+
+pub mod catalog;
+pub mod error;
+pub mod iam;
+pub mod memtable;
+pub mod read;
+pub mod segment;
+pub mod wal;
+
+pub use catalog::{Catalog, GroupRow, NewGroup, SegmentRow, StreamRow, StreamStats};
+pub use error::{Result, StoreError};
+pub use read::{Cursor, Direction, Page, ReadRequest, Streams};
+
+use bytes::Bytes;
+use catalog::NewSegment;
+use memtable::{MemState, Memtable, Row};
+use model::{InputEvent, Scope, StoredEvent, time};
+use object_store::{
+    ObjectStore, ObjectStoreExt, PutPayload, local::LocalFileSystem, path::Path as ObjectPath,
+};
+use read::TopK;
+use std::collections::{BTreeMap, HashSet};
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+use tokio::sync::{Mutex as AsyncMutex, Notify};
+use wal::Wal;
+
+/// How a store is laid out and how much memory it may use.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// Data directory: `wal/`, `segments/`, `catalog.sqlite`, `LOCK`.
+    pub data_dir: PathBuf,
+    /// Flush once the active memtable holds this many bytes.
+    pub flush_bytes: usize,
+    /// Writers wait while all memtables together hold more than this.
+    pub max_memtable_bytes: usize,
+    /// Flush at least this often when there is anything to flush.
+    pub flush_interval: Duration,
+    /// How often expired segments are looked for.
+    pub retention_interval: Duration,
+    /// zstd level of segment pages.
+    pub zstd_level: i32,
+}
+
+impl StoreOptions {
+    /// Defaults for a data directory: 64 MiB flushes, 256 MiB memtable budget.
+    pub fn new(data_dir: impl Into<PathBuf>) -> StoreOptions {
+        StoreOptions {
+            data_dir: data_dir.into(),
+            flush_bytes: 64 << 20,
+            max_memtable_bytes: 256 << 20,
+            flush_interval: Duration::from_secs(300),
+            retention_interval: Duration::from_secs(60),
+            zstd_level: 3,
+        }
+    }
+}
+
+/// The store; cheap to clone, shared by every request.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    opts: StoreOptions,
+    wal_dir: PathBuf,
+    segments_dir: PathBuf,
+    catalog: Catalog,
+    objects: Arc<dyn ObjectStore>,
+    mem: Arc<RwLock<MemState>>,
+    wal: Wal,
+    /// Readers take it shared while they pick segments and memtables; a flush takes it
+    /// exclusively to swap a frozen memtable for its segments, so no read sees both.
+    view: RwLock<()>,
+    flush_lock: AsyncMutex<()>,
+    flushed: Notify,
+    want_flush: Notify,
+    _lock: File,
+}
+
+impl Store {
+    /// Opens the data directory, replaying whatever the WAL holds past the last flush.
+    pub fn open(opts: StoreOptions) -> Result<Store> {
+        let dir = &opts.data_dir;
+        let wal_dir = dir.join("wal");
+        let segments_dir = dir.join("segments");
+        fs::create_dir_all(&wal_dir)?;
+        fs::create_dir_all(&segments_dir)?;
+        let lock = File::create(dir.join("LOCK"))?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(fs::TryLockError::WouldBlock) => {
+                return Err(StoreError::Locked(dir.display().to_string()));
+            }
+            Err(fs::TryLockError::Error(e)) => return Err(e.into()),
+        }
+        let catalog = Catalog::open(&dir.join("catalog.sqlite"))?;
+        let flushed: u64 = catalog
+            .meta("flushed_wal")?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        let mut mem = MemState::default();
+        let mut max_seq = catalog.max_segment_seq()?;
+        let mut last_number = flushed;
+        let mut replayed = 0usize;
+        for (number, path) in wal::list_files(&wal_dir)? {
+            last_number = last_number.max(number);
+            if number <= flushed {
+                fs::remove_file(&path)?;
+                continue;
+            }
+            for record in wal::replay_file(&path)? {
+                if let Some(last) = record.rows.last() {
+                    max_seq = max_seq.max(last.seq);
+                }
+                replayed += record.rows.len();
+                mem.active.insert(record.group_id, record.rows);
+            }
+        }
+        if replayed > 0 {
+            tracing::info!(events = replayed, "replayed the write-ahead log");
+        }
+        let mem = Arc::new(RwLock::new(mem));
+        let next_seq = Arc::new(AtomicU64::new(max_seq + 1));
+        let wal = Wal::start(&wal_dir, last_number + 1, next_seq, mem.clone())?;
+        let objects: Arc<dyn ObjectStore> =
+            Arc::new(LocalFileSystem::new_with_prefix(&segments_dir)?);
+        Ok(Store {
+            inner: Arc::new(Inner {
+                opts,
+                wal_dir,
+                segments_dir,
+                catalog,
+                objects,
+                mem,
+                wal,
+                view: RwLock::new(()),
+                flush_lock: AsyncMutex::new(()),
+                flushed: Notify::new(),
+                want_flush: Notify::new(),
+                _lock: lock,
+            }),
+        })
+    }
+
+    /// The catalog, for metadata the API reads and writes directly.
+    pub fn catalog(&self) -> &Catalog {
+        &self.inner.catalog
+    }
+
+    fn mem(&self) -> std::sync::RwLockReadGuard<'_, MemState> {
+        self.inner.mem.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Bytes a group holds: segment files plus unflushed events.
+    pub fn stored_bytes(&self, group_id: i64) -> Result<i64> {
+        Ok(self.inner.catalog.stored_bytes(group_id)? + self.mem().group_bytes(group_id) as i64)
+    }
+
+    /// A stream's statistics, segments and memtables together.
+    pub fn stream_stats(&self, stream: &StreamRow) -> StreamStats {
+        let mut stats = StreamStats {
+            first_event: stream.first_event,
+            last_event: stream.last_event,
+            last_ingestion: stream.last_ingestion,
+        };
+        if let Some(mem) = self.mem().stream_stats(stream.group_id).get(&stream.id) {
+            stats.merge(mem);
+        }
+        stats
+    }
+
+    /// Deletes a group, its streams, its unflushed events and its segment files.
+    pub async fn delete_group(&self, scope: &Scope, name: &str) -> Result<()> {
+        let group = self.inner.catalog.group(scope, name)?;
+        let segments = self.inner.catalog.delete_group(group.id)?;
+        self.inner
+            .mem
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .active
+            .remove_group(group.id);
+        self.remove_segment_files(&segments).await;
+        Ok(())
+    }
+
+    async fn remove_segment_files(&self, segments: &[SegmentRow]) {
+        for s in segments {
+            let path = ObjectPath::from(s.path.as_str());
+            if let Err(e) = self.inner.objects.delete(&path).await {
+                tracing::warn!(path = %s.path, error = %e, "could not remove a segment file");
+            }
+        }
+    }
+
+    /// Durably appends events (already validated and in time order) to a stream; returns
+    /// once they are fsync'd and readable.
+    pub async fn put_events(
+        &self,
+        group: &GroupRow,
+        stream: &StreamRow,
+        events: Vec<InputEvent>,
+    ) -> Result<u64> {
+        loop {
+            let waiting = self.inner.flushed.notified();
+            if self.mem().bytes() <= self.inner.opts.max_memtable_bytes {
+                break;
+            }
+            self.inner.want_flush.notify_one();
+            let _ = tokio::time::timeout(Duration::from_millis(200), waiting).await;
+        }
+        let batch = wal::Batch::new(group.id, stream.id, &stream.name, time::now_ms(), events);
+        let seq = self.inner.wal.append(batch).await?;
+        if self.mem().active.bytes >= self.inner.opts.flush_bytes {
+            self.inner.want_flush.notify_one();
+        }
+        Ok(seq)
+    }
+
+    /// Reads one page. `cutoff` hides events older than a retention period.
+    pub async fn read(&self, req: ReadRequest, cutoff: Option<i64>) -> Result<Page> {
+        let from = cutoff.map_or(req.from, |c| req.from.max(c));
+        let to = req.to;
+        let mut top = TopK::new(req.limit + 1, req.direction, req.after);
+        if from > to {
+            return Ok(read::into_page(Vec::new(), req.limit, req.max_bytes));
+        }
+        let segments = {
+            let _view = self.inner.view.read().unwrap_or_else(|e| e.into_inner());
+            let segments = self.inner.catalog.segments(req.group_id, from, to)?;
+            let mem = self.mem();
+            for table in mem.tables() {
+                let Some(group) = table.groups.get(&req.group_id) else {
+                    continue;
+                };
+                for row in &group.rows {
+                    if row.timestamp < from
+                        || row.timestamp > to
+                        || !req.streams.contains(row.stream_id)
+                        || !top.wants(row.timestamp, row.seq)
+                        || req
+                            .pattern
+                            .as_ref()
+                            .is_some_and(|p| !p.matches(&row.message))
+                    {
+                        continue;
+                    }
+                    top.push(stored(row));
+                }
+            }
+            segments
+        };
+        let mut hours: BTreeMap<i64, Vec<SegmentRow>> = BTreeMap::new();
+        for s in segments {
+            hours.entry(s.hour).or_default().push(s);
+        }
+        let ordered: Vec<(i64, Vec<SegmentRow>)> = match req.direction {
+            Direction::Forward => hours.into_iter().collect(),
+            Direction::Backward => hours.into_iter().rev().collect(),
+        };
+        let streams = Arc::new(req.streams);
+        for (hour, segs) in ordered {
+            let edge = match req.direction {
+                Direction::Forward => hour,
+                Direction::Backward => hour + time::HOUR_MS - 1,
+            };
+            if top.full_before(edge) {
+                break;
+            }
+            for seg in segs {
+                let data = self
+                    .inner
+                    .objects
+                    .get(&ObjectPath::from(seg.path.as_str()))
+                    .await?
+                    .bytes()
+                    .await?;
+                let pattern = req.pattern.clone();
+                let streams = streams.clone();
+                top = tokio::task::spawn_blocking(move || {
+                    scan_segment(data, from, to, &streams, pattern.as_deref(), &mut top)
+                        .map(|_| top)
+                })
+                .await
+                .map_err(|e| StoreError::Corrupt(format!("segment scan panicked: {e}")))??;
+            }
+        }
+        Ok(read::into_page(top.into_sorted(), req.limit, req.max_bytes))
+    }
+
+    /// Freezes the memtable, writes its segments, commits them, and drops the WAL they cover.
+    pub async fn flush(&self) -> Result<()> {
+        let _flushing = self.inner.flush_lock.lock().await;
+        let sealed = self.inner.wal.rotate().await?;
+        // Every frozen table, not only the one just frozen: a table whose earlier flush
+        // failed is still unwritten, and the WAL files about to go cover it too.
+        let frozen: Vec<Arc<Memtable>> = self.mem().frozen.clone();
+        let mut segments = Vec::new();
+        let mut stats = Vec::new();
+        for table in &frozen {
+            let (s, st) = self.write_segments(table).await.inspect_err(|e| {
+                tracing::error!(error = %e, "flush failed; the rows stay in memory and the WAL");
+            })?;
+            segments.extend(s);
+            stats.extend(st);
+        }
+        {
+            let _view = self.inner.view.write().unwrap_or_else(|e| e.into_inner());
+            self.inner.catalog.commit_flush(&segments, &stats, sealed)?;
+            let mut mem = self.inner.mem.write().unwrap_or_else(|e| e.into_inner());
+            mem.frozen
+                .retain(|m| !frozen.iter().any(|f| Arc::ptr_eq(m, f)));
+        }
+        for (number, path) in wal::list_files(&self.inner.wal_dir)? {
+            if number <= sealed {
+                fs::remove_file(path)?;
+            }
+        }
+        self.inner.flushed.notify_waiters();
+        Ok(())
+    }
+
+    async fn write_segments(
+        &self,
+        frozen: &Memtable,
+    ) -> Result<(Vec<NewSegment>, Vec<(i64, StreamStats)>)> {
+        let mut segments = Vec::new();
+        let mut stats = Vec::new();
+        for (&group_id, group) in &frozen.groups {
+            let Some(row) = self.inner.catalog.group_by_id(group_id)? else {
+                continue;
+            };
+            let live: HashSet<i64> = self
+                .inner
+                .catalog
+                .streams(group_id)?
+                .into_iter()
+                .map(|s| s.id)
+                .collect();
+            let mut by_hour: BTreeMap<i64, Vec<&Row>> = BTreeMap::new();
+            for r in group.rows.iter().filter(|r| live.contains(&r.stream_id)) {
+                by_hour
+                    .entry(time::hour_floor(r.timestamp))
+                    .or_default()
+                    .push(r);
+            }
+            for (hour, mut rows) in by_hour {
+                rows.sort_by_key(|r| (r.timestamp, r.seq));
+                let data = segment::encode(&rows, self.inner.opts.zstd_level)?;
+                let path =
+                    segment_path(&row.scope, group_id, hour, rows.last().map_or(0, |r| r.seq));
+                let bytes = data.len() as i64;
+                self.inner
+                    .objects
+                    .put(&ObjectPath::from(path.as_str()), PutPayload::from(data))
+                    .await?;
+                sync_tree(&self.inner.segments_dir, &path)?;
+                segments.push(NewSegment {
+                    group_id,
+                    path,
+                    hour,
+                    min_ts: rows.first().map_or(0, |r| r.timestamp),
+                    max_ts: rows.last().map_or(0, |r| r.timestamp),
+                    max_seq: rows.iter().map(|r| r.seq).max().unwrap_or(0),
+                    rows: rows.len() as i64,
+                    bytes,
+                });
+            }
+            stats.extend(
+                group
+                    .stats
+                    .iter()
+                    .filter(|(id, _)| live.contains(id))
+                    .map(|(id, s)| (*id, *s)),
+            );
+        }
+        Ok((segments, stats))
+    }
+
+    /// Deletes segments wholly past their group's retention, and those of deleted groups.
+    pub async fn enforce_retention(&self) -> Result<usize> {
+        let now = time::now_ms();
+        let mut expired = Vec::new();
+        for group in self.inner.catalog.all_groups()? {
+            if let Some(days) = group.retention_days {
+                let cutoff = now - i64::from(days) * time::DAY_MS;
+                expired.extend(self.inner.catalog.expired_segments(group.id, cutoff)?);
+            }
+        }
+        if expired.is_empty() {
+            return Ok(0);
+        }
+        {
+            let _view = self.inner.view.write().unwrap_or_else(|e| e.into_inner());
+            let ids: Vec<i64> = expired.iter().map(|s| s.id).collect();
+            self.inner.catalog.delete_segments(&ids)?;
+        }
+        self.remove_segment_files(&expired).await;
+        Ok(expired.len())
+    }
+
+    /// Runs the flusher and the retention sweeper until the store is dropped.
+    pub fn spawn_background(&self) -> tokio::task::JoinHandle<()> {
+        let store = self.clone();
+        tokio::spawn(async move {
+            let mut flush_tick = tokio::time::interval(store.inner.opts.flush_interval);
+            let mut retention_tick = tokio::time::interval(store.inner.opts.retention_interval);
+            flush_tick.tick().await;
+            loop {
+                tokio::select! {
+                    _ = store.inner.want_flush.notified() => store.flush_logged().await,
+                    _ = flush_tick.tick() => {
+                        if store.mem().active.bytes > 0 {
+                            store.flush_logged().await;
+                        }
+                    }
+                    _ = retention_tick.tick() => {
+                        match store.enforce_retention().await {
+                            Ok(0) => {}
+                            Ok(n) => tracing::info!(segments = n, "removed expired segments"),
+                            Err(e) => tracing::warn!(error = %e, "retention sweep failed"),
+                        }
+                    }
+                }
+            }
+        })
+    }
+
+    async fn flush_logged(&self) {
+        if let Err(e) = self.flush().await {
+            tracing::error!(error = %e, "flush failed");
+        }
+    }
+
+    /// Flushes everything and stops the WAL writer; the last step of a graceful shutdown.
+    pub async fn shutdown(&self) -> Result<()> {
+        let flushed = self.flush().await;
+        let store = self.clone();
+        let _ = tokio::task::spawn_blocking(move || store.inner.wal.stop()).await;
+        flushed
+    }
+
+    /// Wipes every log group, stream, event and segment (the `--dev` reset).
+    pub async fn reset(&self) -> Result<()> {
+        let _flushing = self.inner.flush_lock.lock().await;
+        let sealed = self.inner.wal.rotate().await?;
+        let segments = {
+            let _view = self.inner.view.write().unwrap_or_else(|e| e.into_inner());
+            let segments = self.inner.catalog.wipe()?;
+            self.inner
+                .catalog
+                .set_meta("flushed_wal", &sealed.to_string())?;
+            let mut mem = self.inner.mem.write().unwrap_or_else(|e| e.into_inner());
+            *mem = MemState::default();
+            segments
+        };
+        self.remove_segment_files(&segments).await;
+        for (number, path) in wal::list_files(&self.inner.wal_dir)? {
+            if number <= sealed {
+                fs::remove_file(path)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn stored(row: &Row) -> StoredEvent {
+    StoredEvent {
+        stream: row.stream.to_string(),
+        timestamp: row.timestamp,
+        ingestion_time: row.ingestion,
+        seq: row.seq,
+        message: row.message.clone(),
+    }
+}
+
+fn scan_segment(
+    data: Bytes,
+    from: i64,
+    to: i64,
+    streams: &Streams,
+    pattern: Option<&pattern::FilterPattern>,
+    top: &mut TopK,
+) -> Result<()> {
+    segment::scan(data, from, to, |r| {
+        if !streams.contains(r.stream_id)
+            || !top.wants(r.timestamp, r.seq)
+            || pattern.is_some_and(|p| !p.matches(r.message))
+        {
+            return;
+        }
+        top.push(StoredEvent {
+            stream: r.stream.to_string(),
+            timestamp: r.timestamp,
+            ingestion_time: r.ingestion,
+            seq: r.seq,
+            message: r.message.to_string(),
+        });
+    })
+}
+
+fn segment_path(scope: &Scope, group_id: i64, hour: i64, max_seq: u64) -> String {
+    let hour_text = time::to_datetime(hour)
+        .map(|t| t.format("%Y-%m-%dT%H").to_string())
+        .unwrap_or_else(|| hour.to_string());
+    format!(
+        "account={}/region={}/group={group_id}/hour={hour_text}/{max_seq:020}-{}.parquet",
+        scope.account,
+        scope.region,
+        uuid::Uuid::new_v4().simple()
+    )
+}
+
+/// Makes a freshly written segment and the directories leading to it durable.
+fn sync_tree(root: &Path, relative: &str) -> Result<()> {
+    let full = root.join(relative);
+    File::open(&full)?.sync_all()?;
+    let mut dir = full.parent();
+    while let Some(d) = dir {
+        wal::sync_dir(d)?;
+        if d == root {
+            break;
+        }
+        dir = d.parent();
+    }
+    Ok(())
+}

@@ -1,0 +1,191 @@
+//! Parquet segments: one file per log group and hour per flush, sorted by time, zstd.
+//!
+//! Columns: `stream_id` (Int64), `stream` (Utf8, dictionary-encoded), `timestamp`,
+//! `ingestion_time` (Int64 epoch ms), `seq` (UInt64), `message` (Utf8). Row groups carry
+//! min/max statistics on `timestamp`, so a time range skips what it cannot match.
+
+use crate::error::Result;
+use crate::memtable::Row;
+use arrow_array::{
+    Array, ArrayRef, Int64Array, RecordBatch, StringArray, UInt64Array,
+    builder::{Int64Builder, StringBuilder, StringDictionaryBuilder, UInt64Builder},
+    types::Int32Type,
+};
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use bytes::Bytes;
+use parquet::arrow::ArrowWriter;
+use parquet::arrow::arrow_reader::{ParquetRecordBatchReaderBuilder, RowSelection, RowSelector};
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::file::statistics::Statistics;
+use std::sync::{Arc, LazyLock};
+
+/// Rows per Parquet row group: small enough for time pruning, large enough to compress.
+const ROW_GROUP_ROWS: usize = 64 * 1024;
+
+/// The segment schema.
+pub static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
+    Arc::new(Schema::new(vec![
+        Field::new("stream_id", DataType::Int64, false),
+        Field::new(
+            "stream",
+            DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8)),
+            false,
+        ),
+        Field::new("timestamp", DataType::Int64, false),
+        Field::new("ingestion_time", DataType::Int64, false),
+        Field::new("seq", DataType::UInt64, false),
+        Field::new("message", DataType::Utf8, false),
+    ]))
+});
+
+/// Encodes rows (already sorted by time) as a Parquet file.
+pub fn encode(rows: &[&Row], zstd_level: i32) -> Result<Vec<u8>> {
+    let mut stream_id = Int64Builder::with_capacity(rows.len());
+    let mut stream = StringDictionaryBuilder::<Int32Type>::new();
+    let mut timestamp = Int64Builder::with_capacity(rows.len());
+    let mut ingestion = Int64Builder::with_capacity(rows.len());
+    let mut seq = UInt64Builder::with_capacity(rows.len());
+    let mut message =
+        StringBuilder::with_capacity(rows.len(), rows.iter().map(|r| r.message.len()).sum());
+    for r in rows {
+        stream_id.append_value(r.stream_id);
+        stream.append_value(&*r.stream);
+        timestamp.append_value(r.timestamp);
+        ingestion.append_value(r.ingestion);
+        seq.append_value(r.seq);
+        message.append_value(&r.message);
+    }
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(stream_id.finish()),
+        Arc::new(stream.finish()),
+        Arc::new(timestamp.finish()),
+        Arc::new(ingestion.finish()),
+        Arc::new(seq.finish()),
+        Arc::new(message.finish()),
+    ];
+    let batch = RecordBatch::try_new(SCHEMA.clone(), columns)?;
+    let props = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::try_new(zstd_level)?))
+        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+        .set_statistics_enabled(EnabledStatistics::Chunk)
+        .set_data_page_size_limit(1 << 20)
+        .build();
+    let mut out = Vec::new();
+    let mut writer = ArrowWriter::try_new(&mut out, SCHEMA.clone(), Some(props))?;
+    writer.write(&batch)?;
+    writer.close()?;
+    Ok(out)
+}
+
+/// One event read back from a segment, borrowed from its batch.
+pub struct SegmentRow<'a> {
+    /// Catalog id of the stream.
+    pub stream_id: i64,
+    /// Stream name.
+    pub stream: &'a str,
+    /// Event time.
+    pub timestamp: i64,
+    /// Ingestion time.
+    pub ingestion: i64,
+    /// Sequence number.
+    pub seq: u64,
+    /// Text.
+    pub message: &'a str,
+}
+
+/// Calls `visit` for each row of the segment whose timestamp is in `[from, to]`, skipping
+/// row groups whose statistics rule them out.
+pub fn scan(data: Bytes, from: i64, to: i64, mut visit: impl FnMut(SegmentRow<'_>)) -> Result<()> {
+    let builder = ParquetRecordBatchReaderBuilder::try_new(data)?;
+    let ts_index = builder
+        .parquet_schema()
+        .columns()
+        .iter()
+        .position(|c| c.name() == "timestamp");
+    let mut selectors = Vec::new();
+    for rg in builder.metadata().row_groups() {
+        let rows = rg.num_rows() as usize;
+        let overlaps = match ts_index.and_then(|i| rg.column(i).statistics()) {
+            Some(Statistics::Int64(s)) => match (s.min_opt(), s.max_opt()) {
+                (Some(min), Some(max)) => *max >= from && *min <= to,
+                _ => true,
+            },
+            _ => true,
+        };
+        selectors.push(if overlaps {
+            RowSelector::select(rows)
+        } else {
+            RowSelector::skip(rows)
+        });
+    }
+    let reader = builder
+        .with_row_selection(RowSelection::from(selectors))
+        .with_batch_size(8192)
+        .build()?;
+    for batch in reader {
+        let batch = batch?;
+        let col = |name: &str| batch.column_by_name(name).cloned();
+        let (Some(sid), Some(st), Some(ts), Some(ing), Some(sq), Some(msg)) = (
+            col("stream_id"),
+            col("stream"),
+            col("timestamp"),
+            col("ingestion_time"),
+            col("seq"),
+            col("message"),
+        ) else {
+            return Err(crate::error::StoreError::Corrupt(
+                "segment is missing a column".into(),
+            ));
+        };
+        let corrupt =
+            || crate::error::StoreError::Corrupt("segment column has the wrong type".into());
+        let sid = sid
+            .as_any()
+            .downcast_ref::<Int64Array>()
+            .ok_or_else(corrupt)?;
+        let ts = ts
+            .as_any()
+            .downcast_ref::<Int64Array>()
+            .ok_or_else(corrupt)?;
+        let ing = ing
+            .as_any()
+            .downcast_ref::<Int64Array>()
+            .ok_or_else(corrupt)?;
+        let sq = sq
+            .as_any()
+            .downcast_ref::<UInt64Array>()
+            .ok_or_else(corrupt)?;
+        let msg = msg
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .ok_or_else(corrupt)?;
+        let st = arrow_array::cast::AsArray::as_dictionary_opt::<Int32Type>(st.as_ref())
+            .ok_or_else(corrupt)?;
+        let st_values = st
+            .values()
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .ok_or_else(corrupt)?;
+        for i in 0..batch.num_rows() {
+            let t = ts.value(i);
+            if t < from || t > to {
+                continue;
+            }
+            let key = st.keys().value(i) as usize;
+            visit(SegmentRow {
+                stream_id: sid.value(i),
+                stream: if key < st_values.len() {
+                    st_values.value(key)
+                } else {
+                    ""
+                },
+                timestamp: t,
+                ingestion: ing.value(i),
+                seq: sq.value(i),
+                message: msg.value(i),
+            });
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,176 @@
+//! What every client command shares: endpoint, region, credentials, output format, and
+//! SigV4-signed calls in both of AWS's protocols.
+
+use anyhow::{Context, anyhow, bail};
+use auth::credentials::{self, Credentials};
+use auth::sigv4::{RequestToSign, sign};
+use clap::{Args, ValueEnum};
+use std::path::Path;
+
+/// Options every client command takes.
+#[derive(Args, Clone)]
+pub struct ClientArgs {
+    /// Server to call.
+    #[arg(long, global = true, default_value = concat!("http://", "127.0.0.1:4587"))]
+    pub endpoint: String,
+    /// Region to sign for and act in (default: AWS_REGION, the profile's, else us-east-1).
+    #[arg(long, global = true)]
+    pub region: Option<String>,
+    /// Profile of the shared credentials and config files.
+    #[arg(long, global = true)]
+    pub profile: Option<String>,
+    /// `table` for people, `json` for programs.
+    #[arg(long, global = true, value_enum, default_value_t = Output::Table)]
+    pub output: Output,
+}
+
+/// How results are printed.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    /// Aligned columns.
+    Table,
+    /// One JSON document.
+    Json,
+}
+
+/// A signed-request client for one endpoint.
+pub struct Client {
+    http: reqwest::Client,
+    endpoint: reqwest::Url,
+    creds: Credentials,
+    region: String,
+}
+
+impl Client {
+    /// Resolves credentials (standard chain, then `./trailwatch-data/credentials`) and region.
+    pub fn new(args: &ClientArgs) -> anyhow::Result<Client> {
+        let fallback = Path::new(crate::serve::DEFAULT_DATA_DIR).join("credentials");
+        let creds = credentials::load_or_file(args.profile.as_deref(), &fallback).context(
+            "no AWS credentials found (set AWS_SHARED_CREDENTIALS_FILE to <data-dir>/credentials)",
+        )?;
+        let region = args
+            .region
+            .clone()
+            .or_else(|| credentials::default_region(args.profile.as_deref()))
+            .unwrap_or_else(|| model::DEFAULT_REGION.to_string());
+        let endpoint = reqwest::Url::parse(&args.endpoint)
+            .with_context(|| format!("invalid --endpoint {}", args.endpoint))?;
+        Ok(Client {
+            http: reqwest::Client::new(),
+            endpoint,
+            creds,
+            region,
+        })
+    }
+
+    async fn send(
+        &self,
+        service: &str,
+        mut headers: Vec<(String, String)>,
+        body: Vec<u8>,
+    ) -> anyhow::Result<(u16, String)> {
+        let host = match (self.endpoint.host_str(), self.endpoint.port()) {
+            (Some(h), Some(p)) => format!("{h}:{p}"),
+            (Some(h), None) => h.to_string(),
+            _ => bail!("the endpoint has no host"),
+        };
+        headers.push(("Content-Length".into(), body.len().to_string()));
+        let mut request = RequestToSign {
+            method: "POST",
+            host: &host,
+            path: "/",
+            query: "",
+            headers,
+            body: &body,
+        };
+        sign(
+            &mut request,
+            &self.creds,
+            &self.region,
+            service,
+            chrono::Utc::now(),
+        );
+        let mut builder = self.http.post(self.endpoint.clone());
+        for (k, v) in &request.headers {
+            if !k.eq_ignore_ascii_case("host") && !k.eq_ignore_ascii_case("content-length") {
+                builder = builder.header(k, v);
+            }
+        }
+        let response = builder
+            .body(body)
+            .send()
+            .await
+            .with_context(|| format!("cannot reach {}", self.endpoint))?;
+        let status = response.status().as_u16();
+        Ok((status, response.text().await?))
+    }
+
+    /// Calls a query-protocol (IAM) action; returns the XML answer or the AWS error.
+    pub async fn query(&self, service: &str, params: &[(&str, &str)]) -> anyhow::Result<String> {
+        let body = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(params)
+            .finish();
+        let headers = vec![(
+            "Content-Type".into(),
+            "application/x-www-form-urlencoded; charset=utf-8".into(),
+        )];
+        let (status, text) = self.send(service, headers, body.into_bytes()).await?;
+        if status >= 300 {
+            let code = xml_field(&text, "Code").unwrap_or_else(|| status.to_string());
+            let message = xml_field(&text, "Message").unwrap_or_default();
+            return Err(anyhow!("{code}: {message}"));
+        }
+        Ok(text)
+    }
+}
+
+/// The text of the first `<tag>` element, unescaped.
+pub fn xml_field(xml: &str, tag: &str) -> Option<String> {
+    let open = format!("<{tag}>");
+    let start = xml.find(&open)? + open.len();
+    let end = start + xml[start..].find(&format!("</{tag}>"))?;
+    Some(
+        xml[start..end]
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&quot;", "\"")
+            .replace("&apos;", "'")
+            .replace("&amp;", "&"),
+    )
+}
+
+/// Prints rows as aligned columns under a header.
+pub fn print_table(headers: &[&str], rows: &[Vec<String>]) {
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.len()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect::<Vec<_>>()
+            .join("  ")
+            .trim_end()
+            .to_string()
+    };
+    println!("{}", line(headers.to_vec()));
+    println!(
+        "{}",
+        line(
+            widths
+                .iter()
+                .map(|w| "-".repeat(*w))
+                .collect::<Vec<_>>()
+                .iter()
+                .map(String::as_str)
+                .collect()
+        )
+    );
+    for row in rows {
+        println!("{}", line(row.iter().map(String::as_str).collect()));
+    }
+}

@@ -1,0 +1,53 @@
+//! The `trailwatch` binary: parses the command line and wires the crates together.
+//!
+//! `serve` runs the server; every other command is a client of a running server.
+
+mod client;
+mod iam;
+mod serve;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Trailwatch: a self-hosted audit-logging platform that speaks AWS's own APIs.
+#[derive(Parser)]
+#[command(name = "trailwatch", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (CloudWatch Logs API, IAM) on one port.
+    Serve(serve::ServeArgs),
+    /// Manage IAM users, access keys and policies on a running server.
+    Iam(iam::IamArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Serve(args) => serve::run(args).await,
+            Command::Iam(args) => iam::run(args).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

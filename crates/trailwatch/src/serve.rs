@@ -1,0 +1,171 @@
+//! `trailwatch serve`: open the store, make sure an admin key exists, serve until SIGTERM.
+
+use anyhow::Context;
+use auth::Policy;
+use clap::Args;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use store::iam::{AccessKey, User};
+use store::{Store, StoreOptions};
+
+/// The address `serve` listens on and clients call by default.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:4587";
+/// The data directory `serve` uses by default.
+pub const DEFAULT_DATA_DIR: &str = "trailwatch-data";
+
+/// Options of `trailwatch serve`.
+#[derive(Args)]
+pub struct ServeArgs {
+    /// Address and port to listen on (port 0 picks a free one and prints it).
+    #[arg(long, default_value = DEFAULT_LISTEN)]
+    listen: String,
+    /// Where events, segments and the catalog live.
+    #[arg(long, default_value = DEFAULT_DATA_DIR)]
+    data_dir: PathBuf,
+    /// Accept any credentials (or none) and enable POST /_trailwatch/reset. Local development only.
+    #[arg(long)]
+    dev: bool,
+    /// Flush memtables to segments at least this often, in seconds.
+    #[arg(long, default_value_t = 300)]
+    flush_interval_secs: u64,
+    /// Memory budget for unflushed events, in MiB; writers wait beyond it.
+    #[arg(long, default_value_t = 256)]
+    memtable_mib: usize,
+}
+
+/// Runs the server until SIGTERM or Ctrl-C, then flushes and exits.
+pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("TRAILWATCH_LOG")
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    let mut opts = StoreOptions::new(&args.data_dir);
+    opts.flush_interval = Duration::from_secs(args.flush_interval_secs.max(1));
+    opts.max_memtable_bytes = args.memtable_mib.max(8) << 20;
+    opts.flush_bytes = (opts.max_memtable_bytes / 4).max(4 << 20);
+    let store = Store::open(opts)
+        .with_context(|| format!("cannot open the data directory {}", args.data_dir.display()))?;
+    bootstrap_admin(&store, &args.data_dir)?;
+    let listener = tokio::net::TcpListener::bind(&args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let addr = listener.local_addr()?;
+    let background = store.spawn_background();
+    let state = api::AppState {
+        store: store.clone(),
+        dev: args.dev,
+        dev_account: Arc::from(model::DEV_ACCOUNT),
+    };
+    println!(
+        "Trailwatch listening on http://{addr} (data in {}{})",
+        args.data_dir.display(),
+        if args.dev {
+            ", --dev: no authentication"
+        } else {
+            ""
+        }
+    );
+    std::io::stdout().flush()?;
+    axum::serve(listener, api::router(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    tracing::info!("stopping: flushing events to segments");
+    background.abort();
+    store.shutdown().await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+/// On the first start, creates the account, an `admin` user allowed everything, and its
+/// access key, written to `<data-dir>/credentials` as the `default` profile.
+fn bootstrap_admin(store: &Store, data_dir: &Path) -> anyhow::Result<()> {
+    let catalog = store.catalog();
+    if catalog.meta("account_id")?.is_some() {
+        return Ok(());
+    }
+    let account: String = {
+        use rand::Rng;
+        let mut rng = rand::rng();
+        (0..12)
+            .map(|i| {
+                let low = if i == 0 { 1 } else { 0 };
+                char::from(b'0' + rng.random_range(low..10u8))
+            })
+            .collect()
+    };
+    let now = model::time::now_ms();
+    let user = User {
+        account: account.clone(),
+        name: "admin".into(),
+        user_id: format!("AIDA{}", &account),
+        creation_time: now,
+    };
+    catalog.create_user(&user)?;
+    catalog.put_user_policy(
+        &account,
+        "admin",
+        "AdministratorAccess",
+        &Policy::allow_all().to_document(),
+    )?;
+    let creds = auth::credentials::generate();
+    catalog.create_access_key(&AccessKey {
+        access_key_id: creds.access_key_id.clone(),
+        secret: creds.secret_access_key.clone(),
+        account: account.clone(),
+        user_name: "admin".into(),
+        status: "Active".into(),
+        creation_time: now,
+    })?;
+    let path = data_dir.join("credentials");
+    write_private(&path, &auth::credentials::render_profile("default", &creds))?;
+    catalog.set_meta("account_id", &account)?;
+    println!(
+        "First start: created account {account} and its admin access key\n  aws_access_key_id = {}\n  aws_secret_access_key = {}\n(saved as profile `default` in {}; it is not shown again).\n\
+         Use it with: AWS_SHARED_CREDENTIALS_FILE={} aws logs describe-log-groups --endpoint-url http://{DEFAULT_LISTEN} --region us-east-1",
+        creds.access_key_id,
+        creds.secret_access_key,
+        path.display(),
+        path.display()
+    );
+    Ok(())
+}
+
+/// Writes a secret file readable by its owner only, durably.
+fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    file.write_all(text.as_bytes())?;
+    file.sync_all()?;
+    Ok(())
+}
