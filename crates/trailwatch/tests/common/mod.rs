@@ -1,0 +1,171 @@
+//! Starting the real `trailwatch` binary on an ephemeral port, and SDK clients for it.
+#![allow(dead_code)]
+
+use aws_sdk_cloudwatchlogs::Client;
+use aws_sdk_cloudwatchlogs::config::{Credentials, Region};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::Duration;
+
+/// A running server; killed when dropped.
+pub struct Server {
+    child: Option<Child>,
+    /// `http://127.0.0.1:PORT`.
+    pub endpoint: String,
+    /// The data directory.
+    pub dir: PathBuf,
+    /// Whether it runs with `--dev`.
+    pub dev: bool,
+}
+
+impl Server {
+    /// Starts a `--dev` server in a fresh temporary directory.
+    pub fn dev(tmp: &tempfile::TempDir) -> Server {
+        Server::start(tmp.path(), true, &[])
+    }
+
+    /// Starts a server on `dir` and waits until it listens.
+    pub fn start(dir: &Path, dev: bool, extra: &[&str]) -> Server {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_trailwatch"));
+        cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(dir)
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        if dev {
+            cmd.arg("--dev");
+        }
+        let mut child = cmd.spawn().expect("start trailwatch");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let endpoint = loop {
+            let line = lines
+                .next()
+                .expect("server exited before listening")
+                .expect("read stdout");
+            if let Some(rest) = line.strip_prefix("Trailwatch listening on ") {
+                break rest.split_whitespace().next().expect("address").to_string();
+            }
+        };
+        // Keep draining stdout so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Server {
+            child: Some(child),
+            endpoint,
+            dir: dir.to_path_buf(),
+            dev,
+        }
+    }
+
+    /// The admin credentials a first start wrote to `<dir>/credentials`.
+    pub fn admin_credentials(&self) -> (String, String) {
+        let text = std::fs::read_to_string(self.dir.join("credentials")).expect("credentials file");
+        let value = |key: &str| {
+            text.lines()
+                .find_map(|l| {
+                    l.strip_prefix(key)?
+                        .trim()
+                        .strip_prefix('=')
+                        .map(|v| v.trim().to_string())
+                })
+                .expect("key in credentials file")
+        };
+        (value("aws_access_key_id"), value("aws_secret_access_key"))
+    }
+
+    /// A Logs client: admin credentials on an authenticated server, anything on `--dev`.
+    pub fn client(&self) -> Client {
+        self.client_in("us-east-1")
+    }
+
+    /// A Logs client for another region.
+    pub fn client_in(&self, region: &str) -> Client {
+        let (id, secret) = if self.dev {
+            ("AKIDEXAMPLE".to_string(), "secret".to_string())
+        } else {
+            self.admin_credentials()
+        };
+        client_with(&self.endpoint, region, &id, &secret)
+    }
+
+    /// Sends SIGTERM and waits for a graceful exit.
+    pub fn terminate(mut self) -> ExitStatus {
+        let mut child = self.child.take().expect("running");
+        let pid = child.id().to_string();
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill -TERM");
+        wait_timeout(&mut child, Duration::from_secs(30))
+    }
+
+    /// Kills the server with SIGKILL, as a crash would.
+    pub fn kill(mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn wait_timeout(child: &mut Child, limit: Duration) -> ExitStatus {
+    let start = std::time::Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            return status;
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            panic!("server did not stop within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// A Logs client with static credentials and no retries (an error is seen at once).
+pub fn client_with(endpoint: &str, region: &str, id: &str, secret: &str) -> Client {
+    let config = aws_sdk_cloudwatchlogs::Config::builder()
+        .behavior_version_latest()
+        .endpoint_url(endpoint)
+        .region(Region::new(region.to_string()))
+        .credentials_provider(Credentials::new(id, secret, None, None, "test"))
+        .retry_config(aws_smithy_types::retry::RetryConfig::disabled())
+        .build();
+    Client::from_conf(config)
+}
+
+/// The AWS error code and message of a failed SDK call.
+pub fn error_of<E, R>(
+    result: Result<impl std::fmt::Debug, aws_sdk_cloudwatchlogs::error::SdkError<E, R>>,
+) -> (String, String)
+where
+    E: aws_sdk_cloudwatchlogs::error::ProvideErrorMetadata + std::fmt::Debug,
+    R: std::fmt::Debug,
+{
+    use aws_sdk_cloudwatchlogs::error::ProvideErrorMetadata;
+    match result {
+        Ok(v) => panic!("expected an error, got {v:?}"),
+        Err(e) => (
+            e.code().unwrap_or("<no code>").to_string(),
+            e.message().unwrap_or("").to_string(),
+        ),
+    }
+}
+
+/// Epoch milliseconds now.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_millis() as i64
+}
