@@ -539,20 +539,26 @@ impl Catalog {
     }
 
     /// Commits a flush in one transaction: the new segments, the streams' widened
-    /// statistics, and the WAL file number the flush covered.
+    /// statistics, and the WAL file number the flush covered. Returns the paths of
+    /// segments whose group was deleted while they were written, for removal.
     pub fn commit_flush(
         &self,
         segments: &[NewSegment],
         stats: &[(i64, StreamStats)],
         flushed_wal: u64,
-    ) -> Result<()> {
+    ) -> Result<Vec<String>> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
+        let mut orphans = Vec::new();
         for s in segments {
-            tx.execute(
-                "INSERT INTO segments (group_id, path, hour, min_ts, max_ts, max_seq, rows, bytes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            let inserted = tx.execute(
+                "INSERT INTO segments (group_id, path, hour, min_ts, max_ts, max_seq, rows, bytes)
+                 SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8 WHERE EXISTS (SELECT 1 FROM log_groups WHERE id = ?1)",
                 params![s.group_id, s.path, s.hour, s.min_ts, s.max_ts, s.max_seq as i64, s.rows, s.bytes],
             )?;
+            if inserted == 0 {
+                orphans.push(s.path.clone());
+            }
         }
         for (stream_id, st) in stats {
             tx.execute(
@@ -569,7 +575,7 @@ impl Catalog {
             [flushed_wal.to_string()],
         )?;
         tx.commit()?;
-        Ok(())
+        Ok(orphans)
     }
 
     /// Segments of a group that end before `cutoff`: wholly expired.

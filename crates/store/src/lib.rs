@@ -195,15 +195,19 @@ impl Store {
             .unwrap_or_else(|e| e.into_inner())
             .active
             .remove_group(group.id);
-        self.remove_segment_files(&segments).await;
+        self.remove_segment_files(&paths_of(&segments)).await;
         Ok(())
     }
 
-    async fn remove_segment_files(&self, segments: &[SegmentRow]) {
-        for s in segments {
-            let path = ObjectPath::from(s.path.as_str());
-            if let Err(e) = self.inner.objects.delete(&path).await {
-                tracing::warn!(path = %s.path, error = %e, "could not remove a segment file");
+    async fn remove_segment_files(&self, paths: &[String]) {
+        for p in paths {
+            if let Err(e) = self
+                .inner
+                .objects
+                .delete(&ObjectPath::from(p.as_str()))
+                .await
+            {
+                tracing::warn!(path = %p, error = %e, "could not remove a segment file");
             }
         }
     }
@@ -319,13 +323,15 @@ impl Store {
             segments.extend(s);
             stats.extend(st);
         }
-        {
+        let orphans = {
             let _view = self.inner.view.write().unwrap_or_else(|e| e.into_inner());
-            self.inner.catalog.commit_flush(&segments, &stats, sealed)?;
+            let orphans = self.inner.catalog.commit_flush(&segments, &stats, sealed)?;
             let mut mem = self.inner.mem.write().unwrap_or_else(|e| e.into_inner());
             mem.frozen
                 .retain(|m| !frozen.iter().any(|f| Arc::ptr_eq(m, f)));
-        }
+            orphans
+        };
+        self.remove_segment_files(&orphans).await;
         for (number, path) in wal::list_files(&self.inner.wal_dir)? {
             if number <= sealed {
                 fs::remove_file(path)?;
@@ -337,7 +343,7 @@ impl Store {
 
     async fn write_segments(
         &self,
-        frozen: &Memtable,
+        frozen: &Arc<Memtable>,
     ) -> Result<(Vec<NewSegment>, Vec<(i64, StreamStats)>)> {
         let mut segments = Vec::new();
         let mut stats = Vec::new();
@@ -352,35 +358,6 @@ impl Store {
                 .into_iter()
                 .map(|s| s.id)
                 .collect();
-            let mut by_hour: BTreeMap<i64, Vec<&Row>> = BTreeMap::new();
-            for r in group.rows.iter().filter(|r| live.contains(&r.stream_id)) {
-                by_hour
-                    .entry(time::hour_floor(r.timestamp))
-                    .or_default()
-                    .push(r);
-            }
-            for (hour, mut rows) in by_hour {
-                rows.sort_by_key(|r| (r.timestamp, r.seq));
-                let data = segment::encode(&rows, self.inner.opts.zstd_level)?;
-                let path =
-                    segment_path(&row.scope, group_id, hour, rows.last().map_or(0, |r| r.seq));
-                let bytes = data.len() as i64;
-                self.inner
-                    .objects
-                    .put(&ObjectPath::from(path.as_str()), PutPayload::from(data))
-                    .await?;
-                sync_tree(&self.inner.segments_dir, &path)?;
-                segments.push(NewSegment {
-                    group_id,
-                    path,
-                    hour,
-                    min_ts: rows.first().map_or(0, |r| r.timestamp),
-                    max_ts: rows.last().map_or(0, |r| r.timestamp),
-                    max_seq: rows.iter().map(|r| r.seq).max().unwrap_or(0),
-                    rows: rows.len() as i64,
-                    bytes,
-                });
-            }
             stats.extend(
                 group
                     .stats
@@ -388,11 +365,32 @@ impl Store {
                     .filter(|(id, _)| live.contains(id))
                     .map(|(id, s)| (*id, *s)),
             );
+            // Sorting and compressing are CPU work: keep them off the async workers.
+            let table = frozen.clone();
+            let level = self.inner.opts.zstd_level;
+            let encoded =
+                tokio::task::spawn_blocking(move || encode_group(&table, group_id, &live, level))
+                    .await
+                    .map_err(|e| {
+                        StoreError::Corrupt(format!("segment encoding panicked: {e}"))
+                    })??;
+            for (mut segment, data) in encoded {
+                segment.path = segment_path(&row.scope, group_id, segment.hour, segment.max_seq);
+                self.inner
+                    .objects
+                    .put(
+                        &ObjectPath::from(segment.path.as_str()),
+                        PutPayload::from(data),
+                    )
+                    .await?;
+                sync_tree(&self.inner.segments_dir, &segment.path)?;
+                segments.push(segment);
+            }
         }
         Ok((segments, stats))
     }
 
-    /// Deletes segments wholly past their group's retention, and those of deleted groups.
+    /// Deletes segments wholly past their group's retention.
     pub async fn enforce_retention(&self) -> Result<usize> {
         let now = time::now_ms();
         let mut expired = Vec::new();
@@ -410,7 +408,7 @@ impl Store {
             let ids: Vec<i64> = expired.iter().map(|s| s.id).collect();
             self.inner.catalog.delete_segments(&ids)?;
         }
-        self.remove_segment_files(&expired).await;
+        self.remove_segment_files(&paths_of(&expired)).await;
         Ok(expired.len())
     }
 
@@ -469,7 +467,7 @@ impl Store {
             *mem = MemState::default();
             segments
         };
-        self.remove_segment_files(&segments).await;
+        self.remove_segment_files(&paths_of(&segments)).await;
         for (number, path) in wal::list_files(&self.inner.wal_dir)? {
             if number <= sealed {
                 fs::remove_file(path)?;
@@ -477,6 +475,47 @@ impl Store {
         }
         Ok(())
     }
+}
+
+/// Sorts one group's live rows by time and encodes one Parquet file per hour; paths are
+/// left for the caller to fill in.
+fn encode_group(
+    table: &Memtable,
+    group_id: i64,
+    live: &HashSet<i64>,
+    zstd_level: i32,
+) -> Result<Vec<(NewSegment, Vec<u8>)>> {
+    let Some(group) = table.groups.get(&group_id) else {
+        return Ok(Vec::new());
+    };
+    let mut by_hour: BTreeMap<i64, Vec<&Row>> = BTreeMap::new();
+    for r in group.rows.iter().filter(|r| live.contains(&r.stream_id)) {
+        by_hour
+            .entry(time::hour_floor(r.timestamp))
+            .or_default()
+            .push(r);
+    }
+    let mut out = Vec::with_capacity(by_hour.len());
+    for (hour, mut rows) in by_hour {
+        rows.sort_by_key(|r| (r.timestamp, r.seq));
+        let data = segment::encode(&rows, zstd_level)?;
+        let segment = NewSegment {
+            group_id,
+            path: String::new(),
+            hour,
+            min_ts: rows.first().map_or(0, |r| r.timestamp),
+            max_ts: rows.last().map_or(0, |r| r.timestamp),
+            max_seq: rows.iter().map(|r| r.seq).max().unwrap_or(0),
+            rows: rows.len() as i64,
+            bytes: data.len() as i64,
+        };
+        out.push((segment, data));
+    }
+    Ok(out)
+}
+
+fn paths_of(segments: &[SegmentRow]) -> Vec<String> {
+    segments.iter().map(|s| s.path.clone()).collect()
 }
 
 fn stored(row: &Row) -> StoredEvent {

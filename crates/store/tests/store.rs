@@ -126,8 +126,15 @@ async fn a_torn_wal_tail_is_cut_off_not_fatal() {
         .write_all(&[0x40, 0, 0, 0, 1, 2, 3, 4, 5])
         .unwrap();
     let store = open(dir.path());
-    assert_eq!(read_all(&store, group_id, Direction::Forward, 10).await, ["kept"]);
-    assert_eq!(std::fs::metadata(&wal).unwrap().len(), before, "tail truncated");
+    assert_eq!(
+        read_all(&store, group_id, Direction::Forward, 10).await,
+        ["kept"]
+    );
+    assert_eq!(
+        std::fs::metadata(&wal).unwrap().len(),
+        before,
+        "tail truncated"
+    );
 }
 
 #[tokio::test]
@@ -156,8 +163,14 @@ async fn reads_merge_segments_and_memtables_in_order_both_ways() {
     let mut backward = forward.clone();
     backward.reverse();
     for limit in [1, 4, 100] {
-        assert_eq!(read_all(&store, group_id, Direction::Forward, limit).await, forward);
-        assert_eq!(read_all(&store, group_id, Direction::Backward, limit).await, backward);
+        assert_eq!(
+            read_all(&store, group_id, Direction::Forward, limit).await,
+            forward
+        );
+        assert_eq!(
+            read_all(&store, group_id, Direction::Backward, limit).await,
+            backward
+        );
     }
     let segments = store.catalog().segments(group_id, 0, i64::MAX).unwrap();
     assert_eq!(segments.len(), 6, "two flushes × three hours");
@@ -167,7 +180,10 @@ async fn reads_merge_segments_and_memtables_in_order_both_ways() {
     store.shutdown().await.unwrap();
     drop(store);
     let store = open(dir.path());
-    assert_eq!(read_all(&store, group_id, Direction::Forward, 7).await, forward);
+    assert_eq!(
+        read_all(&store, group_id, Direction::Forward, 7).await,
+        forward
+    );
 }
 
 #[tokio::test]
@@ -180,13 +196,21 @@ async fn deleting_a_group_removes_its_segments_and_pending_events() {
     put(&store, "g", "s", &[(2000, "pending")]).await;
     store.delete_group(&scope(), "g").await.unwrap();
     let group_id = setup(&store, "g", &["s"]);
-    assert!(read_all(&store, group_id, Direction::Forward, 10).await.is_empty());
+    assert!(
+        read_all(&store, group_id, Direction::Forward, 10)
+            .await
+            .is_empty()
+    );
     let parquet_files = walk(&dir.path().join("segments"));
     assert!(parquet_files.is_empty(), "{parquet_files:?}");
     // Nor do they come back from the WAL.
     drop(store);
     let store = open(dir.path());
-    assert!(read_all(&store, group_id, Direction::Forward, 10).await.is_empty());
+    assert!(
+        read_all(&store, group_id, Direction::Forward, 10)
+            .await
+            .is_empty()
+    );
 }
 
 #[tokio::test]
@@ -198,11 +222,21 @@ async fn retention_deletes_wholly_expired_segments() {
     put(&store, "g", "s", &[(now - 10 * 86_400_000, "old")]).await;
     put(&store, "g", "s", &[(now, "new")]).await;
     store.flush().await.unwrap();
-    assert_eq!(store.catalog().segments(group_id, 0, i64::MAX).unwrap().len(), 2);
+    assert_eq!(
+        store
+            .catalog()
+            .segments(group_id, 0, i64::MAX)
+            .unwrap()
+            .len(),
+        2
+    );
     assert_eq!(store.enforce_retention().await.unwrap(), 0, "no policy yet");
     store.catalog().set_retention(group_id, Some(7)).unwrap();
     assert_eq!(store.enforce_retention().await.unwrap(), 1);
-    assert_eq!(read_all(&store, group_id, Direction::Forward, 10).await, ["new"]);
+    assert_eq!(
+        read_all(&store, group_id, Direction::Forward, 10).await,
+        ["new"]
+    );
     assert_eq!(walk(&dir.path().join("segments")).len(), 1);
 }
 
