@@ -29,8 +29,38 @@ pub async fn handle(state: &AppState, caller: &Caller, body: &[u8], request_id: 
     }
 }
 
+/// IAM's own names and statuses for the failures the JSON services name differently.
+fn iam_error(error: &ApiError) -> ApiError {
+    let (status, code, message) = match error.code {
+        "AccessDeniedException" => (StatusCode::FORBIDDEN, "AccessDenied", error.message.clone()),
+        "UnrecognizedClientException" => (
+            StatusCode::FORBIDDEN,
+            "InvalidClientTokenId",
+            "The security token included in the request is invalid".to_string(),
+        ),
+        "InvalidSignatureException" => (
+            StatusCode::FORBIDDEN,
+            "SignatureDoesNotMatch",
+            error.message.clone(),
+        ),
+        "MissingAuthenticationTokenException" => (
+            StatusCode::FORBIDDEN,
+            "MissingAuthenticationToken",
+            error.message.clone(),
+        ),
+        "IncompleteSignatureException" => (
+            StatusCode::BAD_REQUEST,
+            "IncompleteSignature",
+            error.message.clone(),
+        ),
+        _ => return error.clone(),
+    };
+    status_error(status, code, message)
+}
+
 /// An error in the query protocol's XML shape.
 pub fn xml_error(error: &ApiError, request_id: &str) -> Response {
+    let error = &iam_error(error);
     let kind = if error.status.is_server_error() {
         "Receiver"
     } else {

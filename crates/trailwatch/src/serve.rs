@@ -51,11 +51,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     opts.flush_bytes = (opts.max_memtable_bytes / 4).max(4 << 20);
     let store = Store::open(opts)
         .with_context(|| format!("cannot open the data directory {}", args.data_dir.display()))?;
-    bootstrap_admin(&store, &args.data_dir)?;
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let addr = listener.local_addr()?;
+    bootstrap_admin(&store, &args.data_dir, addr)?;
     let background = store.spawn_background();
     let state = api::AppState {
         store: store.clone(),
@@ -104,7 +104,11 @@ async fn shutdown_signal() {
 
 /// On the first start, creates the account, an `admin` user allowed everything, and its
 /// access key, written to `<data-dir>/credentials` as the `default` profile.
-fn bootstrap_admin(store: &Store, data_dir: &Path) -> anyhow::Result<()> {
+fn bootstrap_admin(
+    store: &Store,
+    data_dir: &Path,
+    addr: std::net::SocketAddr,
+) -> anyhow::Result<()> {
     let catalog = store.catalog();
     if catalog.meta("account_id")?.is_some() {
         return Ok(());
@@ -147,7 +151,7 @@ fn bootstrap_admin(store: &Store, data_dir: &Path) -> anyhow::Result<()> {
     catalog.set_meta("account_id", &account)?;
     println!(
         "First start: created account {account} and its admin access key\n  aws_access_key_id = {}\n  aws_secret_access_key = {}\n(saved as profile `default` in {}; it is not shown again).\n\
-         Use it with: AWS_SHARED_CREDENTIALS_FILE={} aws logs describe-log-groups --endpoint-url http://{DEFAULT_LISTEN} --region us-east-1",
+         Use it with: AWS_SHARED_CREDENTIALS_FILE={} aws logs describe-log-groups --endpoint-url http://{addr} --region us-east-1",
         creds.access_key_id,
         creds.secret_access_key,
         path.display(),

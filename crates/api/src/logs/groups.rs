@@ -90,9 +90,20 @@ pub(crate) struct DescribeInput {
     log_group_identifiers: Option<Vec<String>>,
 }
 
-/// The `LogGroup` structure DescribeLogGroups returns.
-fn describe_group(ctx: &Ctx<'_>, g: &GroupRow) -> Result<Value, ApiError> {
+/// The `LogGroup` structure DescribeLogGroups returns. With a name pattern AWS returns
+/// only the identifying members (reference §2.3); `brief` asks for that form.
+fn describe_group(ctx: &Ctx<'_>, g: &GroupRow, brief: bool) -> Result<Value, ApiError> {
     let arn = ctx.group_arn(&g.name);
+    if brief {
+        return Ok(json!({
+            "arn": format!("{arn}:*"),
+            "creationTime": g.creation_time,
+            "logGroupArn": arn,
+            "logGroupClass": g.log_group_class,
+            "logGroupName": g.name,
+            "metricFilterCount": 0,
+        }));
+    }
     let mut out = Map::new();
     out.insert("logGroupName".into(), json!(g.name));
     out.insert("creationTime".into(), json!(g.creation_time));
@@ -163,7 +174,7 @@ pub(crate) async fn describe(ctx: &Ctx<'_>, input: DescribeInput) -> Result<Valu
                 id.clone()
             };
             match catalog.group(ctx.scope(), &name) {
-                Ok(g) => groups.push(describe_group(ctx, &g)?),
+                Ok(g) => groups.push(describe_group(ctx, &g, false)?),
                 Err(store::StoreError::GroupNotFound) => {}
                 Err(e) => return Err(e.into()),
             }
@@ -182,7 +193,8 @@ pub(crate) async fn describe(ctx: &Ctx<'_>, input: DescribeInput) -> Result<Valu
         .into_iter()
         .filter(|g| class.as_deref().is_none_or(|c| g.log_group_class == c))
         .collect();
-    page(rows, limit, |g| describe_group(ctx, g))
+    let brief = input.log_group_name_pattern.is_some();
+    page(rows, limit, |g| describe_group(ctx, g, brief))
 }
 
 /// Renders up to `limit` groups, with a `nextToken` when one more exists.
