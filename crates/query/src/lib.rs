@@ -1,0 +1,8 @@
+//! Queries over stored log events, as StartQuery runs them.
+//!
+//! [`insights`] parses the CloudWatch Logs Insights query language (`queryLanguage =
+//! "CWLI"`) into a typed tree, with AWS's rules checked and errors located by line and
+//! column for `MalformedQueryException`. The planner that runs those trees on DataFusion,
+//! and the SQL dialect, will live in this crate too.
+
+pub mod insights;
