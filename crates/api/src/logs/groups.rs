@@ -221,7 +221,7 @@ fn encode_token(name: &str) -> String {
 
 fn decode_token(token: &str) -> Result<String, ApiError> {
     let invalid = || ApiError::invalid_parameter("The specified nextToken is invalid.");
-    if token.len() % 2 != 0 {
+    if !token.len().is_multiple_of(2) {
         return Err(invalid());
     }
     let bytes = (0..token.len())
