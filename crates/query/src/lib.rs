@@ -5,4 +5,6 @@
 //! column for `MalformedQueryException`. The planner that runs those trees on DataFusion,
 //! and the SQL dialect, will live in this crate too.
 
+pub mod engine;
 pub mod insights;
+pub mod table;

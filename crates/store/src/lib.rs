@@ -70,6 +70,14 @@ impl StoreOptions {
     }
 }
 
+/// What [`Store::snapshot`] returns.
+pub struct Snapshot {
+    /// Segments overlapping the range; their rows still need [`segment::visible`].
+    pub segments: Vec<SegmentRow>,
+    /// Unflushed rows in the range, in the segment schema (deleted streams included).
+    pub memtable: arrow_array::RecordBatch,
+}
+
 /// The store; cheap to clone, shared by every request.
 #[derive(Clone)]
 pub struct Store {
@@ -236,6 +244,34 @@ impl Store {
         Ok(seq)
     }
 
+    /// A consistent view of a group for a full scan: the segments overlapping
+    /// `[from, to]`, and the unflushed rows in that range as one segment-schema batch.
+    /// Taken under the view lock, so no event is in both or in neither.
+    pub fn snapshot(&self, group_id: i64, from: i64, to: i64) -> Result<Snapshot> {
+        let _view = self.inner.view.read().unwrap_or_else(|e| e.into_inner());
+        let segments = self.inner.catalog.segments(group_id, from, to)?;
+        let mem = self.mem();
+        let rows: Vec<&Row> = mem
+            .tables()
+            .filter_map(|t| t.groups.get(&group_id))
+            .flat_map(|g| g.rows.iter())
+            .filter(|r| r.timestamp >= from && r.timestamp <= to)
+            .collect();
+        let memtable = segment::to_batch(&rows)?;
+        Ok(Snapshot { segments, memtable })
+    }
+
+    /// The bytes of a segment file.
+    pub async fn segment_bytes(&self, segment: &SegmentRow) -> Result<Bytes> {
+        Ok(self
+            .inner
+            .objects
+            .get(&ObjectPath::from(segment.path.as_str()))
+            .await?
+            .bytes()
+            .await?)
+    }
+
     /// Reads one page. `cutoff` hides events older than a retention period.
     pub async fn read(&self, req: ReadRequest, cutoff: Option<i64>) -> Result<Page> {
         let from = cutoff.map_or(req.from, |c| req.from.max(c));
@@ -287,13 +323,7 @@ impl Store {
                 break;
             }
             for seg in segs {
-                let data = self
-                    .inner
-                    .objects
-                    .get(&ObjectPath::from(seg.path.as_str()))
-                    .await?
-                    .bytes()
-                    .await?;
+                let data = self.segment_bytes(&seg).await?;
                 let pattern = req.pattern.clone();
                 let streams = streams.clone();
                 top = tokio::task::spawn_blocking(move || {

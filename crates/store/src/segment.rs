@@ -7,18 +7,21 @@
 use crate::error::Result;
 use crate::memtable::Row;
 use arrow_array::{
-    Array, ArrayRef, Int64Array, RecordBatch, StringArray, UInt64Array,
+    Array, ArrayRef, BooleanArray, Int64Array, RecordBatch, StringArray, UInt64Array,
     builder::{Int64Builder, StringBuilder, StringDictionaryBuilder, UInt64Builder},
     types::Int32Type,
 };
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use bytes::Bytes;
 use parquet::arrow::ArrowWriter;
-use parquet::arrow::arrow_reader::{ParquetRecordBatchReaderBuilder, RowSelection, RowSelector};
+use parquet::arrow::arrow_reader::{
+    ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder, RowSelection, RowSelector,
+};
 use parquet::basic::{Compression, Encoding, ZstdLevel};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::file::statistics::Statistics;
 use parquet::schema::types::ColumnPath;
+use std::collections::HashSet;
 use std::sync::{Arc, LazyLock};
 
 /// Rows per Parquet row group: small enough for time pruning, large enough to compress.
@@ -40,8 +43,8 @@ pub static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
     ]))
 });
 
-/// Encodes rows (already sorted by time) as a Parquet file.
-pub fn encode(rows: &[&Row], zstd_level: i32) -> Result<Vec<u8>> {
+/// Rows as one Arrow batch of the segment schema.
+pub fn to_batch(rows: &[&Row]) -> Result<RecordBatch> {
     let mut stream_id = Int64Builder::with_capacity(rows.len());
     let mut stream = StringDictionaryBuilder::<Int32Type>::new();
     let mut timestamp = Int64Builder::with_capacity(rows.len());
@@ -65,7 +68,12 @@ pub fn encode(rows: &[&Row], zstd_level: i32) -> Result<Vec<u8>> {
         Arc::new(seq.finish()),
         Arc::new(message.finish()),
     ];
-    let batch = RecordBatch::try_new(SCHEMA.clone(), columns)?;
+    Ok(RecordBatch::try_new(SCHEMA.clone(), columns)?)
+}
+
+/// Encodes rows (already sorted by time) as a Parquet file.
+pub fn encode(rows: &[&Row], zstd_level: i32) -> Result<Vec<u8>> {
+    let batch = to_batch(rows)?;
     // Messages are mostly distinct, so a dictionary only costs; the integer columns rise
     // steadily, which delta encoding turns into a few bits per row before zstd runs.
     let mut props = WriterProperties::builder()
@@ -103,9 +111,9 @@ pub struct SegmentRow<'a> {
     pub message: &'a str,
 }
 
-/// Calls `visit` for each row of the segment whose timestamp is in `[from, to]`, skipping
-/// row groups whose statistics rule them out.
-pub fn scan(data: Bytes, from: i64, to: i64, mut visit: impl FnMut(SegmentRow<'_>)) -> Result<()> {
+/// Batches of a segment file, skipping row groups whose `timestamp` statistics lie wholly
+/// outside `[from, to]`; rows of the row groups read still need filtering.
+pub fn reader(data: Bytes, from: i64, to: i64) -> Result<ParquetRecordBatchReader> {
     let builder = ParquetRecordBatchReaderBuilder::try_new(data)?;
     let ts_index = builder
         .parquet_schema()
@@ -128,11 +136,42 @@ pub fn scan(data: Bytes, from: i64, to: i64, mut visit: impl FnMut(SegmentRow<'_
             RowSelector::skip(rows)
         });
     }
-    let reader = builder
+    Ok(builder
         .with_row_selection(RowSelection::from(selectors))
         .with_batch_size(8192)
-        .build()?;
-    for batch in reader {
+        .build()?)
+}
+
+/// Keeps the rows of a segment-schema batch that lie in `[from, to]` and belong to one of
+/// `streams`: what a scan may see of it.
+pub fn visible(
+    batch: &RecordBatch,
+    from: i64,
+    to: i64,
+    streams: &HashSet<i64>,
+) -> Result<RecordBatch> {
+    let corrupt = || crate::error::StoreError::Corrupt("segment column has the wrong type".into());
+    let ts = batch
+        .column_by_name("timestamp")
+        .and_then(|c| c.as_any().downcast_ref::<Int64Array>())
+        .ok_or_else(corrupt)?;
+    let sid = batch
+        .column_by_name("stream_id")
+        .and_then(|c| c.as_any().downcast_ref::<Int64Array>())
+        .ok_or_else(corrupt)?;
+    let mask: BooleanArray = ts
+        .values()
+        .iter()
+        .zip(sid.values().iter())
+        .map(|(t, s)| Some(*t >= from && *t <= to && streams.contains(s)))
+        .collect();
+    Ok(arrow_select::filter::filter_record_batch(batch, &mask)?)
+}
+
+/// Calls `visit` for each row of the segment whose timestamp is in `[from, to]`, skipping
+/// row groups whose statistics rule them out.
+pub fn scan(data: Bytes, from: i64, to: i64, mut visit: impl FnMut(SegmentRow<'_>)) -> Result<()> {
+    for batch in reader(data, from, to)? {
         let batch = batch?;
         let col = |name: &str| batch.column_by_name(name).cloned();
         let (Some(sid), Some(st), Some(ts), Some(ing), Some(sq), Some(msg)) = (

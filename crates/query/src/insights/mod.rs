@@ -11,6 +11,7 @@ mod ast;
 mod functions;
 mod lexer;
 mod parser;
+pub mod plan;
 mod print;
 
 pub use ast::{

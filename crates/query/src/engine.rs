@@ -1,0 +1,187 @@
+//! Running an Insights query against the store: plan, execute, render rows as AWS does.
+
+use crate::insights::{self, ParseError};
+use crate::table::{self, GROUP_ID, SEQ};
+use chrono::{TimeZone, Utc};
+use datafusion::arrow::array::{Array, AsArray, RecordBatch};
+use datafusion::arrow::datatypes::{
+    DataType, Float64Type, Int64Type, TimeUnit, TimestampMillisecondType,
+};
+use datafusion::error::DataFusionError;
+use datafusion::prelude::SessionContext;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use store::{GroupRow, Store};
+
+/// Why a query did not run.
+#[derive(Debug, thiserror::Error)]
+pub enum QueryError {
+    /// The text is not a valid query (`MalformedQueryException`).
+    #[error(transparent)]
+    Malformed(#[from] ParseError),
+    /// It failed while running (the query's status becomes `Failed`).
+    #[error("query failed: {0}")]
+    Execution(#[from] DataFusionError),
+}
+
+/// One result row: `(field, value)` pairs in display order, absent values left out.
+pub type Row = Vec<(String, String)>;
+
+/// A finished query's rows and what it cost.
+#[derive(Debug, Default, Clone)]
+pub struct QueryOutput {
+    /// Result rows.
+    pub rows: Vec<Row>,
+    /// Events read.
+    pub records_scanned: u64,
+    /// Events that reached the result (before aggregation).
+    pub records_matched: u64,
+    /// Message bytes read.
+    pub bytes_scanned: u64,
+}
+
+/// What to run: query text over some groups and an inclusive time range.
+pub struct QueryRequest<'a> {
+    /// Insights query text.
+    pub text: &'a str,
+    /// Groups to read.
+    pub groups: &'a [GroupRow],
+    /// Start, epoch ms, inclusive.
+    pub start_ms: i64,
+    /// End, epoch ms, inclusive.
+    pub end_ms: i64,
+    /// Most rows returned.
+    pub limit: usize,
+}
+
+/// Checks a query's syntax and plan without reading data, so StartQuery can refuse a
+/// malformed query at once.
+pub fn check(text: &str) -> Result<insights::Query, QueryError> {
+    Ok(insights::parse(text)?)
+}
+
+/// Runs a query to completion.
+pub async fn run(store: &Store, request: QueryRequest<'_>) -> Result<QueryOutput, QueryError> {
+    let query = insights::parse(request.text)?;
+    let (table, counters) =
+        table::log_table(store, request.groups, request.start_ms, request.end_ms)?;
+    let ctx = SessionContext::new();
+    ctx.register_table("logs", Arc::new(table))?;
+    let scan = ctx.table("logs").await?.into_unoptimized_plan();
+    let planned = insights::plan::plan(
+        &query,
+        scan,
+        &insights::plan::Context {
+            text: request.text,
+            start_ms: request.start_ms,
+            end_ms: request.end_ms,
+            limit: request.limit,
+        },
+    )?;
+    let batches = ctx
+        .execute_logical_plan(planned.plan)
+        .await?
+        .collect()
+        .await?;
+    let mut rows = Vec::new();
+    for batch in &batches {
+        render(batch, &planned.fields, planned.aggregated, &mut rows);
+    }
+    let records_scanned = counters.records.load(Ordering::Relaxed);
+    Ok(QueryOutput {
+        records_matched: if planned.aggregated {
+            records_scanned
+        } else {
+            rows.len() as u64
+        },
+        rows,
+        records_scanned,
+        bytes_scanned: counters.bytes.load(Ordering::Relaxed),
+    })
+}
+
+/// `@ptr`: which group and event a row came from, for GetLogRecord.
+pub fn pointer(group_id: i64, seq: i64) -> String {
+    format!("{group_id:x}-{seq:x}")
+}
+
+/// Parses a pointer made by [`pointer`].
+pub fn parse_pointer(ptr: &str) -> Option<(i64, i64)> {
+    let (g, s) = ptr.split_once('-')?;
+    Some((
+        i64::from_str_radix(g, 16).ok()?,
+        i64::from_str_radix(s, 16).ok()?,
+    ))
+}
+
+fn render(batch: &RecordBatch, fields: &[String], aggregated: bool, rows: &mut Vec<Row>) {
+    let seq = batch
+        .column_by_name(SEQ)
+        .map(|c| c.as_primitive::<Int64Type>().clone());
+    let group = batch
+        .column_by_name(GROUP_ID)
+        .map(|c| c.as_primitive::<Int64Type>().clone());
+    for i in 0..batch.num_rows() {
+        let mut row = Vec::with_capacity(fields.len() + 1);
+        for name in fields {
+            if let Some(column) = batch.column_by_name(name)
+                && let Some(value) = format_value(column.as_ref(), i)
+            {
+                row.push((name.clone(), value));
+            }
+        }
+        if !aggregated && let (Some(s), Some(g)) = (&seq, &group) {
+            row.push(("@ptr".to_string(), pointer(g.value(i), s.value(i))));
+        }
+        rows.push(row);
+    }
+}
+
+/// One cell as Insights shows it: times as `YYYY-MM-DD HH:MM:SS.mmm` (UTC), booleans as
+/// 1/0, whole numbers without a decimal point.
+pub fn format_value(column: &dyn Array, i: usize) -> Option<String> {
+    if column.is_null(i) {
+        return None;
+    }
+    Some(match column.data_type() {
+        DataType::Timestamp(TimeUnit::Millisecond, _) => {
+            let ms = column.as_primitive::<TimestampMillisecondType>().value(i);
+            Utc.timestamp_millis_opt(ms)
+                .single()
+                .map(|t| t.format("%Y-%m-%d %H:%M:%S%.3f").to_string())
+                .unwrap_or_else(|| ms.to_string())
+        }
+        DataType::Timestamp(_, _) => {
+            let casted = datafusion::arrow::compute::cast(
+                &column.slice(i, 1),
+                &DataType::Timestamp(TimeUnit::Millisecond, None),
+            )
+            .ok()?;
+            return format_value(casted.as_ref(), 0);
+        }
+        DataType::Boolean => if column.as_boolean().value(i) {
+            "1"
+        } else {
+            "0"
+        }
+        .to_string(),
+        DataType::Float64 => format_number(column.as_primitive::<Float64Type>().value(i)),
+        DataType::Int64 => column.as_primitive::<Int64Type>().value(i).to_string(),
+        DataType::Utf8 => column.as_string::<i32>().value(i).to_string(),
+        DataType::Utf8View => column.as_string_view().value(i).to_string(),
+        DataType::LargeUtf8 => column.as_string::<i64>().value(i).to_string(),
+        _ => {
+            let text =
+                datafusion::arrow::compute::cast(&column.slice(i, 1), &DataType::Utf8).ok()?;
+            return format_value(text.as_ref(), 0);
+        }
+    })
+}
+
+fn format_number(x: f64) -> String {
+    if x.fract() == 0.0 && x.abs() < 1e15 {
+        format!("{}", x as i64)
+    } else {
+        format!("{x}")
+    }
+}

@@ -1,0 +1,911 @@
+//! Compiles a parsed Insights query into a DataFusion logical plan over the log table.
+//!
+//! Insights fields are dynamically typed; the planner decides types from use:
+//! a field compared with a number, or used in arithmetic or a numeric aggregate, is read
+//! as a number (`NULL` when it is not one), otherwise as text. Fields the table does not
+//! have are discovered lazily from JSON messages, only where a query names them.
+
+use super::ParseError;
+use super::ast::{
+    BinaryOp, Command, Expr, LikePattern, ParsePattern, Period, PeriodUnit, Projection, Query,
+    Regex as AstRegex, SortOrder, Span, UnaryOp,
+};
+use super::functions::Function;
+use crate::table::{LOG, LOG_STREAM, MESSAGE, TIMESTAMP};
+use datafusion::arrow::datatypes::DataType;
+use datafusion::common::{DFSchemaRef, ScalarValue};
+use datafusion::functions::expr_fn as f;
+use datafusion::functions_aggregate::expr_fn as agg;
+use datafusion::logical_expr::Operator;
+use datafusion::logical_expr::{
+    Expr as DfExpr, ExprSchemable, LogicalPlan, LogicalPlanBuilder, SortExpr, binary_expr, cast,
+    expr::ScalarFunction, ident, lit, try_cast,
+};
+use std::ops::Not;
+
+/// A plan and the fields its rows show, in order.
+pub struct Planned {
+    /// The DataFusion plan.
+    pub plan: LogicalPlan,
+    /// Fields each result row shows (hidden columns such as `@ptr`'s parts excluded).
+    pub fields: Vec<String>,
+    /// Whether the query aggregates (then rows have no `@ptr`).
+    pub aggregated: bool,
+}
+
+/// What the planner knows about the query's surroundings.
+pub struct Context<'a> {
+    /// The query text, for error positions.
+    pub text: &'a str,
+    /// Query start, epoch ms (inclusive).
+    pub start_ms: i64,
+    /// Query end, epoch ms (inclusive).
+    pub end_ms: i64,
+    /// The most rows a result may hold.
+    pub limit: usize,
+}
+
+type PlanResult<T> = Result<T, ParseError>;
+
+struct Planner<'a> {
+    ctx: &'a Context<'a>,
+    builder: LogicalPlanBuilder,
+    /// Fields `fields` commands asked for, in order; what rows show without `display`.
+    shown: Vec<String>,
+    display: Option<Vec<String>>,
+    aggregated: bool,
+    sorted: bool,
+    stats_count: usize,
+}
+
+fn df_error(ctx: &Context<'_>, span: Span, e: impl std::fmt::Display) -> ParseError {
+    ParseError::new(ctx.text, span, e.to_string())
+}
+
+/// Plans `query` on top of `scan`, a plan producing the log table's columns.
+pub fn plan(query: &Query, scan: LogicalPlan, ctx: &Context<'_>) -> PlanResult<Planned> {
+    let whole = Span {
+        start: 0,
+        end: ctx.text.len(),
+    };
+    let in_range = ident(TIMESTAMP)
+        .gt_eq(timestamp_lit(ctx.start_ms))
+        .and(ident(TIMESTAMP).lt_eq(timestamp_lit(ctx.end_ms)));
+    let builder = LogicalPlanBuilder::from(scan)
+        .filter(in_range)
+        .map_err(|e| df_error(ctx, whole, e))?;
+    let mut planner = Planner {
+        ctx,
+        builder,
+        shown: Vec::new(),
+        display: None,
+        aggregated: false,
+        sorted: false,
+        stats_count: 0,
+    };
+    let mut limit = ctx.limit;
+    for command in &query.commands {
+        match command {
+            Command::Limit(n) => {
+                limit = limit.min(usize::try_from(*n).unwrap_or(usize::MAX));
+                planner.sort_default(whole)?;
+                planner.apply(whole, |b| b.limit(0, Some(limit)))?;
+            }
+            other => planner.command(other, whole)?,
+        }
+    }
+    planner.sort_default(whole)?;
+    planner.finish(limit, whole)
+}
+
+fn timestamp_lit(ms: i64) -> DfExpr {
+    lit(ScalarValue::TimestampMillisecond(Some(ms), None))
+}
+
+impl Planner<'_> {
+    fn schema(&self) -> DFSchemaRef {
+        self.builder.schema().clone()
+    }
+
+    fn has_column(&self, name: &str) -> bool {
+        self.schema().field_with_unqualified_name(name).is_ok()
+    }
+
+    fn apply(
+        &mut self,
+        span: Span,
+        step: impl FnOnce(LogicalPlanBuilder) -> datafusion::error::Result<LogicalPlanBuilder>,
+    ) -> PlanResult<()> {
+        let builder = std::mem::replace(&mut self.builder, LogicalPlanBuilder::empty(false));
+        self.builder = step(builder).map_err(|e| df_error(self.ctx, span, e))?;
+        Ok(())
+    }
+
+    /// Without a `sort`, Insights returns the newest events first.
+    fn sort_default(&mut self, span: Span) -> PlanResult<()> {
+        if self.sorted || self.aggregated || !self.has_column(TIMESTAMP) {
+            return Ok(());
+        }
+        self.sorted = true;
+        self.apply(span, |b| b.sort(vec![ident(TIMESTAMP).sort(false, false)]))
+    }
+
+    fn command(&mut self, command: &Command, span: Span) -> PlanResult<()> {
+        match command {
+            Command::Filter(e) => {
+                let condition = self.condition(e)?;
+                self.apply(span, |b| b.filter(condition))
+            }
+            Command::Fields(items) => {
+                let names = self.add_columns(items)?;
+                for n in names {
+                    if !self.shown.contains(&n) {
+                        self.shown.push(n);
+                    }
+                }
+                Ok(())
+            }
+            Command::Display(items) => {
+                let names = self.add_columns(items)?;
+                self.display = Some(names);
+                Ok(())
+            }
+            Command::Stats { aggregations, by } => self.stats(aggregations, by, span),
+            Command::Sort(keys) => {
+                let mut sort = Vec::with_capacity(keys.len());
+                for key in keys {
+                    let e = self.value(&key.expr)?;
+                    let ascending = key.order != Some(SortOrder::Descending);
+                    sort.push(SortExpr::new(e, ascending, !ascending));
+                }
+                self.sorted = true;
+                self.apply(span, |b| b.sort(sort))
+            }
+            Command::Parse {
+                source,
+                pattern,
+                names,
+            } => self.parse(source, pattern, names, span),
+            Command::Dedup(fields) => {
+                self.sort_default(span)?;
+                let on = fields
+                    .iter()
+                    .map(|e| self.value(e))
+                    .collect::<PlanResult<Vec<_>>>()?;
+                let all: Vec<DfExpr> = self
+                    .schema()
+                    .fields()
+                    .iter()
+                    .map(|f| ident(f.name()))
+                    .collect();
+                self.apply(span, |b| b.distinct_on(on, all, None))
+            }
+            Command::Limit(_) => Ok(()),
+            Command::Unnest { .. } => Err(ParseError::new(
+                self.ctx.text,
+                span,
+                "The unnest command is not supported yet",
+            )),
+            Command::Pattern(_) => Err(ParseError::new(
+                self.ctx.text,
+                span,
+                "The pattern command is not supported yet",
+            )),
+        }
+    }
+
+    /// Adds computed columns for `items`, keeping every existing column; returns the
+    /// names they are shown under.
+    fn add_columns(&mut self, items: &[Projection]) -> PlanResult<Vec<String>> {
+        let mut names = Vec::new();
+        let mut new = Vec::new();
+        let mut new_names = Vec::new();
+        for item in items {
+            let name = item.alias.clone().unwrap_or_else(|| item.expr.to_string());
+            if item.alias.is_none() && self.has_column(&name) {
+                names.push(name);
+                continue;
+            }
+            let e = self.value(&item.expr)?;
+            new.push(e.alias(&name));
+            new_names.push(name.clone());
+            names.push(name);
+        }
+        if !new.is_empty() {
+            let mut exprs: Vec<DfExpr> = self
+                .schema()
+                .fields()
+                .iter()
+                .filter(|f| !new_names.contains(f.name()))
+                .map(|f| ident(f.name()))
+                .collect();
+            exprs.extend(new);
+            let span = Span::default();
+            self.apply(span, |b| b.project(exprs))?;
+        }
+        Ok(names)
+    }
+
+    fn parse(
+        &mut self,
+        source: &Expr,
+        pattern: &ParsePattern,
+        names: &[String],
+        span: Span,
+    ) -> PlanResult<()> {
+        let (regex, names): (String, Vec<String>) = match pattern {
+            ParsePattern::Glob(glob) => {
+                let parts: Vec<&str> = glob.split('*').collect();
+                let mut regex = String::new();
+                for (i, part) in parts.iter().enumerate() {
+                    regex.push_str(&regex_escape(part));
+                    if i + 1 < parts.len() {
+                        // Every wildcard but the last takes as little as it can, so the
+                        // literal text between wildcards anchors each field.
+                        regex.push_str(if i + 2 == parts.len() {
+                            "(.*)"
+                        } else {
+                            "(.*?)"
+                        });
+                    }
+                }
+                (format!("(?s){regex}"), names.to_vec())
+            }
+            ParsePattern::Regex(r) => {
+                let compiled = regex::Regex::new(&r.pattern).map_err(|e| {
+                    ParseError::new(self.ctx.text, span, format!("Invalid regex: {e}"))
+                })?;
+                let mut groups = Vec::new();
+                for (i, name) in compiled.capture_names().enumerate().skip(1) {
+                    groups.push(name.map_or_else(|| format!("__group{i}"), str::to_string));
+                }
+                (with_flags(r), groups)
+            }
+        };
+        let source = self.text(source)?;
+        let matched = f::regexp_match(source, lit(regex), None);
+        let mut exprs: Vec<DfExpr> = self
+            .schema()
+            .fields()
+            .iter()
+            .filter(|f| !names.contains(f.name()))
+            .map(|f| ident(f.name()))
+            .collect();
+        for (i, name) in names.iter().enumerate() {
+            if name.starts_with("__group") {
+                continue;
+            }
+            let element = datafusion::functions_nested::expr_fn::array_element(
+                matched.clone(),
+                lit(i as i64 + 1),
+            );
+            exprs.push(element.alias(name));
+        }
+        self.apply(span, |b| b.project(exprs))
+    }
+
+    fn stats(
+        &mut self,
+        aggregations: &[Projection],
+        by: &[Projection],
+        span: Span,
+    ) -> PlanResult<()> {
+        self.stats_count += 1;
+        let mut group = Vec::new();
+        let mut group_names = Vec::new();
+        for item in by {
+            let name = item.alias.clone().unwrap_or_else(|| item.expr.to_string());
+            group.push(self.value(&item.expr)?.alias(&name));
+            group_names.push(name);
+        }
+        let mut aggregates = Vec::new();
+        let mut finals = Vec::new();
+        let mut known: Vec<String> = Vec::new();
+        for item in aggregations {
+            let name = item.alias.clone().unwrap_or_else(|| item.expr.to_string());
+            let e = self.aggregate_expr(&item.expr, &mut aggregates, &known)?;
+            finals.push(e.alias(&name));
+            known.push(name);
+        }
+        self.apply(span, |b| b.aggregate(group, aggregates))?;
+        let mut projection: Vec<DfExpr> = group_names.iter().map(ident).collect();
+        projection.extend(finals);
+        self.apply(span, |b| b.project(projection))?;
+        self.aggregated = true;
+        self.sorted = false;
+        let mut fields = group_names;
+        fields.extend(known);
+        self.shown = fields;
+        self.display = None;
+        Ok(())
+    }
+
+    /// Translates a stats item: aggregate calls become hidden aggregate columns, and what
+    /// surrounds them (arithmetic, earlier aliases) is computed after the aggregation.
+    fn aggregate_expr(
+        &self,
+        e: &Expr,
+        aggregates: &mut Vec<DfExpr>,
+        known: &[String],
+    ) -> PlanResult<DfExpr> {
+        match e {
+            Expr::Call {
+                function,
+                args,
+                span,
+            } if function.is_aggregate() => {
+                let a = self.aggregate_call(*function, args, *span)?;
+                let name = format!("__agg{}", aggregates.len());
+                aggregates.push(a.alias(&name));
+                Ok(ident(name))
+            }
+            Expr::Field { name, .. } if known.contains(name) => Ok(ident(name)),
+            Expr::Binary { op, lhs, rhs } => {
+                let l = self.aggregate_expr(lhs, aggregates, known)?;
+                let r = self.aggregate_expr(rhs, aggregates, known)?;
+                Ok(arithmetic(*op, l, r))
+            }
+            Expr::Integer(i) => Ok(lit(*i as f64)),
+            Expr::Float(x) => Ok(lit(*x)),
+            Expr::Unary {
+                op: UnaryOp::Neg,
+                expr,
+            } => Ok(DfExpr::Negative(Box::new(
+                self.aggregate_expr(expr, aggregates, known)?,
+            ))),
+            Expr::Call {
+                function,
+                args,
+                span,
+            } => {
+                let inner = args
+                    .iter()
+                    .map(|a| self.aggregate_expr(a, aggregates, known))
+                    .collect::<PlanResult<Vec<_>>>()?;
+                self.scalar_call(*function, inner, args, *span)
+            }
+            other => self.value(other),
+        }
+    }
+
+    fn aggregate_call(&self, function: Function, args: &[Expr], span: Span) -> PlanResult<DfExpr> {
+        let arg = |i: usize| -> PlanResult<&Expr> {
+            args.get(i).ok_or_else(|| {
+                ParseError::new(
+                    self.ctx.text,
+                    span,
+                    format!("{} needs an argument", function.name()),
+                )
+            })
+        };
+        let number = |i: usize| -> PlanResult<DfExpr> { self.number(arg(i)?) };
+        let by_time = || vec![ident(TIMESTAMP).sort(true, false)];
+        Ok(match function {
+            Function::Count => match args.first() {
+                None | Some(Expr::Star) => agg::count(lit(1i64)),
+                Some(e) => agg::count(self.value(e)?),
+            },
+            Function::CountDistinct => agg::count_distinct(self.value(arg(0)?)?),
+            Function::Sum => agg::sum(number(0)?),
+            Function::Avg => agg::avg(number(0)?),
+            Function::Stddev => agg::stddev(number(0)?),
+            Function::Min | Function::Max => {
+                let e = self.comparable(arg(0)?)?;
+                if function == Function::Min {
+                    agg::min(e)
+                } else {
+                    agg::max(e)
+                }
+            }
+            Function::SortsFirst => agg::min(self.value(arg(0)?)?),
+            Function::SortsLast => agg::max(self.value(arg(0)?)?),
+            Function::Earliest => agg::first_value(self.value(arg(0)?)?, by_time()),
+            Function::Latest => agg::last_value(self.value(arg(0)?)?, by_time()),
+            Function::Pct => {
+                let percent = match arg(1)? {
+                    Expr::Integer(i) => *i as f64,
+                    Expr::Float(x) => *x,
+                    _ => 50.0,
+                };
+                agg::approx_percentile_cont(
+                    number(0)?.sort(true, false),
+                    lit(percent / 100.0),
+                    None,
+                )
+            }
+            other => {
+                return Err(ParseError::new(
+                    self.ctx.text,
+                    span,
+                    format!("{} is not an aggregate function", other.name()),
+                ));
+            }
+        })
+    }
+
+    /// An expression used as a filter condition: booleans as they are, numbers as `!= 0`,
+    /// anything else as "is present".
+    fn condition(&self, e: &Expr) -> PlanResult<DfExpr> {
+        let v = self.value(e)?;
+        Ok(match self.type_of(&v) {
+            DataType::Boolean => v,
+            t if t.is_numeric() => v.not_eq(lit(0)),
+            _ => v.is_not_null(),
+        })
+    }
+
+    fn type_of(&self, e: &DfExpr) -> DataType {
+        e.get_type(self.schema().as_ref()).unwrap_or(DataType::Utf8)
+    }
+
+    /// An expression read as a number (Float64), `NULL` where it is not one.
+    fn number(&self, e: &Expr) -> PlanResult<DfExpr> {
+        let v = self.value(e)?;
+        Ok(match self.type_of(&v) {
+            DataType::Float64 => v,
+            DataType::Timestamp(_, _) => cast(cast(v, DataType::Int64), DataType::Float64),
+            t if t.is_numeric() => cast(v, DataType::Float64),
+            _ => try_cast(v, DataType::Float64),
+        })
+    }
+
+    /// An expression read as text.
+    fn text(&self, e: &Expr) -> PlanResult<DfExpr> {
+        let v = self.value(e)?;
+        Ok(match self.type_of(&v) {
+            DataType::Utf8 => v,
+            _ => cast(v, DataType::Utf8),
+        })
+    }
+
+    /// For min/max: times and numbers keep their order; text that holds numbers is
+    /// compared as numbers.
+    fn comparable(&self, e: &Expr) -> PlanResult<DfExpr> {
+        let v = self.value(e)?;
+        Ok(match self.type_of(&v) {
+            DataType::Timestamp(_, _) => v,
+            t if t.is_numeric() => v,
+            _ => try_cast(v, DataType::Float64),
+        })
+    }
+
+    fn field(&self, name: &str) -> DfExpr {
+        if self.has_column(name) {
+            return ident(name);
+        }
+        // A discovered field: a path into a JSON message, dots for members and
+        // numbers for array elements.
+        let mut args = vec![ident(MESSAGE)];
+        for part in name.split('.') {
+            match part.parse::<i64>() {
+                Ok(i) => args.push(lit(i)),
+                Err(_) => args.push(lit(part)),
+            }
+        }
+        DfExpr::ScalarFunction(ScalarFunction::new_udf(
+            datafusion_functions_json::udfs::json_as_text_udf(),
+            args,
+        ))
+    }
+
+    /// Translates an expression as a value.
+    fn value(&self, e: &Expr) -> PlanResult<DfExpr> {
+        // After `stats`, an expression is referred to by the name it was given, so
+        // `sort bin(5m)` or `sort count(*)` name the aggregated columns.
+        if !matches!(e, Expr::Field { .. }) {
+            let name = e.to_string();
+            if self.has_column(&name) {
+                return Ok(ident(name));
+            }
+        }
+        Ok(match e {
+            Expr::Field { name, .. } => self.field(name),
+            Expr::String(s) => lit(s.as_str()),
+            Expr::Integer(i) => lit(*i),
+            Expr::Float(x) => lit(*x),
+            Expr::Period(p) => lit(period_ms(*p)),
+            Expr::Regex(r) => lit(with_flags(r)),
+            Expr::Star => lit(1i64),
+            Expr::Unary {
+                op: UnaryOp::Not,
+                expr,
+            } => self.condition(expr)?.not(),
+            Expr::Unary {
+                op: UnaryOp::Neg,
+                expr,
+            } => DfExpr::Negative(Box::new(self.number(expr)?)),
+            Expr::Binary { op, lhs, rhs } => self.binary(*op, lhs, rhs)?,
+            Expr::Like {
+                expr,
+                pattern,
+                negated,
+            } => {
+                let text = self.text(expr)?;
+                let matched = match pattern {
+                    LikePattern::Text(t) => f::strpos(text, lit(t.as_str())).gt(lit(0)),
+                    LikePattern::Regex(r) => regex_like(text, r),
+                };
+                if *negated { matched.not() } else { matched }
+            }
+            Expr::Matches { expr, regex } => regex_like(self.text(expr)?, regex),
+            Expr::In {
+                expr,
+                list,
+                negated,
+            } => {
+                let numeric = list
+                    .iter()
+                    .all(|e| matches!(e, Expr::Integer(_) | Expr::Float(_)));
+                let (subject, items) = if numeric {
+                    (
+                        self.number(expr)?,
+                        list.iter()
+                            .map(|e| self.number(e))
+                            .collect::<PlanResult<Vec<_>>>()?,
+                    )
+                } else {
+                    (
+                        self.text(expr)?,
+                        list.iter()
+                            .map(|e| self.text(e))
+                            .collect::<PlanResult<Vec<_>>>()?,
+                    )
+                };
+                subject.in_list(items, *negated)
+            }
+            Expr::Call {
+                function,
+                args,
+                span,
+            } => {
+                if function.is_aggregate() {
+                    return Err(ParseError::new(
+                        self.ctx.text,
+                        *span,
+                        format!(
+                            "The aggregate function {} can only be used in stats",
+                            function.name()
+                        ),
+                    ));
+                }
+                let translated = args
+                    .iter()
+                    .map(|a| self.value(a))
+                    .collect::<PlanResult<Vec<_>>>()?;
+                self.scalar_call(*function, translated, args, *span)?
+            }
+            Expr::Index { .. } | Expr::Member { .. } => {
+                return Err(ParseError::new(
+                    self.ctx.text,
+                    Span::default(),
+                    "Map and list access is not supported yet",
+                ));
+            }
+        })
+    }
+
+    fn binary(&self, op: BinaryOp, lhs: &Expr, rhs: &Expr) -> PlanResult<DfExpr> {
+        let is_number = |e: &Expr| matches!(e, Expr::Integer(_) | Expr::Float(_));
+        Ok(match op {
+            BinaryOp::And => self.condition(lhs)?.and(self.condition(rhs)?),
+            BinaryOp::Or => self.condition(lhs)?.or(self.condition(rhs)?),
+            BinaryOp::Eq
+            | BinaryOp::Ne
+            | BinaryOp::Lt
+            | BinaryOp::Le
+            | BinaryOp::Gt
+            | BinaryOp::Ge => {
+                let (l, r) = (self.value(lhs)?, self.value(rhs)?);
+                let (lt, rt) = (self.type_of(&l), self.type_of(&r));
+                let (l, r) =
+                    if is_number(lhs) || is_number(rhs) || (lt.is_numeric() && rt.is_numeric()) {
+                        (self.number(lhs)?, self.number(rhs)?)
+                    } else if matches!(lt, DataType::Timestamp(_, _)) && rt == DataType::Utf8 {
+                        (l, cast(r, lt))
+                    } else if lt == DataType::Utf8 || rt == DataType::Utf8 {
+                        (self.text(lhs)?, self.text(rhs)?)
+                    } else {
+                        (l, r)
+                    };
+                let operator = match op {
+                    BinaryOp::Eq => Operator::Eq,
+                    BinaryOp::Ne => Operator::NotEq,
+                    BinaryOp::Lt => Operator::Lt,
+                    BinaryOp::Le => Operator::LtEq,
+                    BinaryOp::Gt => Operator::Gt,
+                    _ => Operator::GtEq,
+                };
+                binary_expr(l, operator, r)
+            }
+            arith => arithmetic(arith, self.number(lhs)?, self.number(rhs)?),
+        })
+    }
+
+    fn scalar_call(
+        &self,
+        function: Function,
+        mut a: Vec<DfExpr>,
+        raw: &[Expr],
+        span: Span,
+    ) -> PlanResult<DfExpr> {
+        let num = |i: usize| -> PlanResult<DfExpr> {
+            match raw.get(i) {
+                Some(e) => self.number(e),
+                None => Ok(lit(ScalarValue::Float64(None))),
+            }
+        };
+        let txt = |i: usize| -> PlanResult<DfExpr> {
+            match raw.get(i) {
+                Some(e) => self.text(e),
+                None => Ok(lit(ScalarValue::Utf8(None))),
+            }
+        };
+        let first = |a: &mut Vec<DfExpr>| {
+            if a.is_empty() {
+                lit(ScalarValue::Null)
+            } else {
+                a.remove(0)
+            }
+        };
+        Ok(match function {
+            Function::Abs => f::abs(num(0)?),
+            Function::Ceil => f::ceil(num(0)?),
+            Function::Floor => f::floor(num(0)?),
+            Function::Sqrt => f::sqrt(num(0)?),
+            Function::Log => f::ln(num(0)?),
+            Function::Round => match raw.get(1) {
+                Some(_) => f::round(vec![num(0)?, cast(num(1)?, DataType::Int64)]),
+                None => f::round(vec![num(0)?]),
+            },
+            Function::Greatest | Function::Least => {
+                let nums = (0..raw.len()).map(num).collect::<PlanResult<Vec<_>>>()?;
+                if function == Function::Greatest {
+                    f::greatest(nums)
+                } else {
+                    f::least(nums)
+                }
+            }
+            Function::ToNumber | Function::ToDouble => num(0)?,
+            Function::ToInt | Function::ToLong => try_cast(num(0)?, DataType::Int64),
+            Function::Strlen => f::character_length(txt(0)?),
+            Function::ToUpper => f::upper(txt(0)?),
+            Function::ToLower => f::lower(txt(0)?),
+            Function::Concat => f::concat((0..raw.len()).map(txt).collect::<PlanResult<Vec<_>>>()?),
+            Function::Substr => {
+                let start = binary_expr(cast(num(1)?, DataType::Int64), Operator::Plus, lit(1i64));
+                match raw.get(2) {
+                    Some(_) => f::substring(txt(0)?, start, cast(num(2)?, DataType::Int64)),
+                    None => f::substr(txt(0)?, start),
+                }
+            }
+            Function::Replace => f::replace(txt(0)?, txt(1)?, txt(2)?),
+            Function::Trim | Function::Ltrim | Function::Rtrim => {
+                let mut args = vec![txt(0)?];
+                if raw.len() > 1 {
+                    args.push(txt(1)?);
+                }
+                match function {
+                    Function::Trim => f::btrim(args),
+                    Function::Ltrim => f::ltrim(args),
+                    _ => f::rtrim(args),
+                }
+            }
+            Function::StrContains => {
+                let (s, needle) = if raw.len() > 2 {
+                    (f::lower(txt(0)?), f::lower(txt(1)?))
+                } else {
+                    (txt(0)?, txt(1)?)
+                };
+                bool_to_int(f::strpos(s, needle).gt(lit(0)))
+            }
+            Function::StartsWith => bool_to_int(f::starts_with(txt(0)?, txt(1)?)),
+            Function::EndsWith => bool_to_int(f::ends_with(txt(0)?, txt(1)?)),
+            Function::IsEmpty => {
+                let t = txt(0)?;
+                bool_to_int(t.clone().is_null().or(t.eq(lit(""))))
+            }
+            Function::IsBlank => {
+                let t = txt(0)?;
+                bool_to_int(t.clone().is_null().or(f::btrim(vec![t]).eq(lit(""))))
+            }
+            Function::IsPresent => bool_to_int(first(&mut a).is_not_null()),
+            Function::Coalesce => f::coalesce(a),
+            Function::If => {
+                let cond = self.condition(&raw[0])?;
+                DfExpr::Case(datafusion::logical_expr::Case::new(
+                    None,
+                    vec![(Box::new(cond), Box::new(a.remove(1)))],
+                    Some(Box::new(a.remove(1))),
+                ))
+            }
+            Function::Case => {
+                let mut whens = Vec::new();
+                let mut i = 0;
+                while i + 1 < raw.len() {
+                    whens.push((
+                        Box::new(self.condition(&raw[i])?),
+                        Box::new(a[i + 1].clone()),
+                    ));
+                    i += 2;
+                }
+                let otherwise = (raw.len() % 2 == 1).then(|| Box::new(a[raw.len() - 1].clone()));
+                DfExpr::Case(datafusion::logical_expr::Case::new(None, whens, otherwise))
+            }
+            Function::Bin => {
+                let Some(Expr::Period(p)) = raw.first() else {
+                    return Err(ParseError::new(
+                        self.ctx.text,
+                        span,
+                        "bin needs a period such as 5m",
+                    ));
+                };
+                self.bin(ident(TIMESTAMP), p.capped_for_bin(), span)?
+            }
+            Function::DateFloor | Function::DateCeil => {
+                let Some(Expr::Period(p)) = raw.get(1) else {
+                    return Err(ParseError::new(
+                        self.ctx.text,
+                        span,
+                        "the second argument must be a period such as 5m",
+                    ));
+                };
+                let ts = a.remove(0);
+                let floor = self.bin(ts.clone(), *p, span)?;
+                if function == Function::DateFloor {
+                    floor
+                } else {
+                    // The ceiling is the floor, unless the time lies past it.
+                    let step = datafusion::logical_expr::Case::new(
+                        None,
+                        vec![(Box::new(floor.clone().eq(ts)), Box::new(floor.clone()))],
+                        Some(Box::new(binary_expr(floor, Operator::Plus, interval(*p)))),
+                    );
+                    DfExpr::Case(step)
+                }
+            }
+            Function::FromMillis => f::to_timestamp_millis(vec![cast(num(0)?, DataType::Int64)]),
+            Function::ToMillis => {
+                let v = first(&mut a);
+                match self.type_of(&v) {
+                    DataType::Timestamp(_, _) => cast(cast(v, DataType::Int64), DataType::Float64),
+                    _ => num(0)?,
+                }
+            }
+            Function::Now => lit((model::time::now_ms() / 1000) as f64),
+            Function::QueryStartTime => lit(self.ctx.start_ms as f64),
+            Function::QueryEndTime => lit(self.ctx.end_ms as f64),
+            Function::QueryTimeRange => lit((self.ctx.end_ms - self.ctx.start_ms) as f64),
+            Function::MessageSize => f::octet_length(txt(0)?),
+            Function::Md5 => f::md5(txt(0)?),
+            Function::Sha256 => f::encode(f::sha256(txt(0)?), lit("hex")),
+            Function::RegexReplace => f::regexp_replace(txt(0)?, txt(1)?, txt(2)?, Some(lit("g"))),
+            other => {
+                return Err(ParseError::new(
+                    self.ctx.text,
+                    span,
+                    format!("The function {} is not supported yet", other.name()),
+                ));
+            }
+        })
+    }
+
+    fn bin(&self, ts: DfExpr, period: Period, span: Span) -> PlanResult<DfExpr> {
+        if matches!(
+            period.unit,
+            PeriodUnit::Month | PeriodUnit::Quarter | PeriodUnit::Year
+        ) {
+            let unit = match period.unit {
+                PeriodUnit::Month => "month",
+                PeriodUnit::Quarter => "quarter",
+                _ => "year",
+            };
+            if period.amount != 1 {
+                return Err(ParseError::new(
+                    self.ctx.text,
+                    span,
+                    "Calendar periods (months, quarters, years) must have an amount of 1",
+                ));
+            }
+            return Ok(f::date_trunc(lit(unit), ts));
+        }
+        Ok(f::date_bin(interval(period), ts, timestamp_lit(0)))
+    }
+
+    fn finish(mut self, limit: usize, span: Span) -> PlanResult<Planned> {
+        let fields = match self.display.take() {
+            Some(d) => d,
+            None if !self.shown.is_empty() => self.shown.clone(),
+            None => vec![
+                TIMESTAMP.into(),
+                MESSAGE.into(),
+                LOG_STREAM.into(),
+                LOG.into(),
+            ],
+        };
+        let mut exprs: Vec<DfExpr> = fields
+            .iter()
+            .map(|name| self.field(name).alias(name))
+            .collect();
+        if !self.aggregated {
+            for hidden in [crate::table::SEQ, crate::table::GROUP_ID] {
+                if self.has_column(hidden) {
+                    exprs.push(ident(hidden));
+                }
+            }
+        }
+        let mut deduped = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for e in exprs {
+            if seen.insert(e.schema_name().to_string()) {
+                deduped.push(e);
+            }
+        }
+        self.apply(span, |b| b.project(deduped)?.limit(0, Some(limit)))?;
+        let plan = self
+            .builder
+            .build()
+            .map_err(|e| df_error(self.ctx, span, e))?;
+        Ok(Planned {
+            plan,
+            fields,
+            aggregated: self.aggregated,
+        })
+    }
+}
+
+fn arithmetic(op: BinaryOp, l: DfExpr, r: DfExpr) -> DfExpr {
+    match op {
+        BinaryOp::Add => binary_expr(l, Operator::Plus, r),
+        BinaryOp::Sub => binary_expr(l, Operator::Minus, r),
+        BinaryOp::Mul => binary_expr(l, Operator::Multiply, r),
+        BinaryOp::Div => binary_expr(l, Operator::Divide, r),
+        BinaryOp::Mod => binary_expr(l, Operator::Modulo, r),
+        _ => f::power(l, r),
+    }
+}
+
+fn bool_to_int(e: DfExpr) -> DfExpr {
+    DfExpr::Case(datafusion::logical_expr::Case::new(
+        None,
+        vec![(Box::new(e), Box::new(lit(1i64)))],
+        Some(Box::new(lit(0i64))),
+    ))
+}
+
+fn with_flags(r: &AstRegex) -> String {
+    if r.case_insensitive {
+        format!("(?i){}", r.pattern)
+    } else {
+        r.pattern.clone()
+    }
+}
+
+fn regex_like(text: DfExpr, r: &AstRegex) -> DfExpr {
+    f::regexp_like(text, lit(with_flags(r)), None)
+}
+
+fn regex_escape(text: &str) -> String {
+    regex::escape(text)
+}
+
+fn period_ms(p: Period) -> i64 {
+    let unit: i64 = match p.unit {
+        PeriodUnit::Millisecond => 1,
+        PeriodUnit::Second => 1_000,
+        PeriodUnit::Minute => 60_000,
+        PeriodUnit::Hour => 3_600_000,
+        PeriodUnit::Day => 86_400_000,
+        PeriodUnit::Week => 7 * 86_400_000,
+        PeriodUnit::Month => 30 * 86_400_000,
+        PeriodUnit::Quarter => 91 * 86_400_000,
+        PeriodUnit::Year => 365 * 86_400_000,
+    };
+    unit.saturating_mul(p.amount as i64)
+}
+
+fn interval(p: Period) -> DfExpr {
+    let ms = period_ms(p);
+    lit(ScalarValue::IntervalMonthDayNano(Some(
+        datafusion::arrow::datatypes::IntervalMonthDayNano::new(0, 0, ms.saturating_mul(1_000_000)),
+    )))
+}
