@@ -36,6 +36,8 @@ pub struct AppState {
     pub dev: bool,
     /// The account `--dev` requests act in.
     pub dev_account: Arc<str>,
+    /// Logs Insights queries, running and finished.
+    pub queries: Arc<logs::queries::QueryManager>,
 }
 
 /// The HTTP routes.

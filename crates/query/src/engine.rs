@@ -185,3 +185,45 @@ fn format_number(x: f64) -> String {
         format!("{x}")
     }
 }
+
+/// The event a `@ptr` names, as GetLogRecord returns it: system fields, times in epoch
+/// milliseconds; `None` when it no longer exists.
+pub async fn log_record(
+    store: &Store,
+    group: &GroupRow,
+    seq: i64,
+) -> Result<Option<Vec<(String, String)>>, QueryError> {
+    use datafusion::prelude::{ident, lit};
+    let (table, _) = table::log_table(store, std::slice::from_ref(group), i64::MIN, i64::MAX)?;
+    let ctx = SessionContext::new();
+    let frame = ctx
+        .read_table(Arc::new(table))?
+        .filter(ident(SEQ).eq(lit(seq)))?
+        .limit(0, Some(1))?;
+    for batch in frame.collect().await? {
+        if batch.num_rows() == 0 {
+            continue;
+        }
+        let mut record = Vec::new();
+        for name in [
+            table::TIMESTAMP,
+            table::INGESTION_TIME,
+            table::LOG_STREAM,
+            table::LOG,
+            table::MESSAGE,
+        ] {
+            if let Some(column) = batch.column_by_name(name) {
+                let value = match column.data_type() {
+                    DataType::Timestamp(_, _) => column
+                        .as_primitive::<TimestampMillisecondType>()
+                        .value(0)
+                        .to_string(),
+                    _ => format_value(column.as_ref(), 0).unwrap_or_default(),
+                };
+                record.push((name.to_string(), value));
+            }
+        }
+        return Ok(Some(record));
+    }
+    Ok(None)
+}

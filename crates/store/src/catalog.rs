@@ -53,6 +53,15 @@ CREATE TABLE IF NOT EXISTS segments (
     bytes INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS segments_by_group ON segments (group_id, hour);
+CREATE TABLE IF NOT EXISTS query_definitions (
+    id TEXT PRIMARY KEY,
+    account TEXT NOT NULL,
+    region TEXT NOT NULL,
+    name TEXT NOT NULL,
+    query_string TEXT NOT NULL,
+    log_group_names TEXT NOT NULL,
+    last_modified INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS iam_users (
     account TEXT NOT NULL,
     name TEXT NOT NULL,
@@ -192,6 +201,21 @@ impl StreamStats {
         self.last_event = pick(self.last_event, other.last_event, i64::max);
         self.last_ingestion = pick(self.last_ingestion, other.last_ingestion, i64::max);
     }
+}
+
+/// A saved Insights query (PutQueryDefinition).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueryDefinition {
+    /// `queryDefinitionId`.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// The query text.
+    pub query_string: String,
+    /// Groups it runs over by default.
+    pub log_group_names: Vec<String>,
+    /// Epoch milliseconds.
+    pub last_modified: i64,
 }
 
 /// Fields of a new log group.
@@ -599,6 +623,63 @@ impl Catalog {
         Ok(())
     }
 
+    /// Creates or replaces a saved Insights query.
+    pub fn put_query_definition(&self, scope: &Scope, def: &QueryDefinition) -> Result<()> {
+        self.conn().execute(
+            "INSERT INTO query_definitions (id, account, region, name, query_string, log_group_names, last_modified)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+             ON CONFLICT(id) DO UPDATE SET name = excluded.name, query_string = excluded.query_string,
+                 log_group_names = excluded.log_group_names, last_modified = excluded.last_modified",
+            params![
+                def.id,
+                scope.account,
+                scope.region,
+                def.name,
+                def.query_string,
+                def.log_group_names.join("\n"),
+                def.last_modified
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Saved queries of a scope whose names start with `prefix`, by name.
+    pub fn query_definitions(&self, scope: &Scope, prefix: &str) -> Result<Vec<QueryDefinition>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT id, name, query_string, log_group_names, last_modified FROM query_definitions
+             WHERE account = ?1 AND region = ?2 ORDER BY name, id",
+        )?;
+        let rows = stmt.query_map(params![scope.account, scope.region], |r| {
+            let groups: String = r.get(3)?;
+            Ok(QueryDefinition {
+                id: r.get(0)?,
+                name: r.get(1)?,
+                query_string: r.get(2)?,
+                log_group_names: groups
+                    .split('\n')
+                    .filter(|g| !g.is_empty())
+                    .map(str::to_string)
+                    .collect(),
+                last_modified: r.get(4)?,
+            })
+        })?;
+        let all: Vec<QueryDefinition> = rows.collect::<rusqlite::Result<_>>()?;
+        Ok(all
+            .into_iter()
+            .filter(|d| d.name.starts_with(prefix))
+            .collect())
+    }
+
+    /// Deletes a saved query; whether it existed.
+    pub fn delete_query_definition(&self, scope: &Scope, id: &str) -> Result<bool> {
+        let deleted = self.conn().execute(
+            "DELETE FROM query_definitions WHERE id = ?1 AND account = ?2 AND region = ?3",
+            params![id, scope.account, scope.region],
+        )?;
+        Ok(deleted > 0)
+    }
+
     /// Wipes every table (the `--dev` reset).
     pub fn wipe(&self) -> Result<Vec<SegmentRow>> {
         let mut conn = self.conn();
@@ -609,7 +690,7 @@ impl Catalog {
                 .collect::<rusqlite::Result<Vec<_>>>()?
         };
         tx.execute_batch(
-            "DELETE FROM segments; DELETE FROM tags; DELETE FROM log_streams; DELETE FROM log_groups;",
+            "DELETE FROM segments; DELETE FROM tags; DELETE FROM log_streams; DELETE FROM log_groups; DELETE FROM query_definitions;",
         )?;
         tx.commit()?;
         Ok(segments)

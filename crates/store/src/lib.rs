@@ -18,7 +18,9 @@ pub mod read;
 pub mod segment;
 pub mod wal;
 
-pub use catalog::{Catalog, GroupRow, NewGroup, SegmentRow, StreamRow, StreamStats};
+pub use catalog::{
+    Catalog, GroupRow, NewGroup, QueryDefinition, SegmentRow, StreamRow, StreamStats,
+};
 pub use error::{Result, StoreError};
 pub use read::{Cursor, Direction, Page, ReadRequest, Streams};
 

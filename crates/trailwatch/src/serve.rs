@@ -61,6 +61,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         store: store.clone(),
         dev: args.dev,
         dev_account: Arc::from(model::DEV_ACCOUNT),
+        queries: Arc::new(api::logs::queries::QueryManager::new(Default::default())),
     };
     println!(
         "Trailwatch listening on http://{addr} (data in {}{})",

@@ -5,6 +5,7 @@
 
 mod events;
 mod groups;
+pub mod queries;
 mod streams;
 mod tags;
 
@@ -64,6 +65,14 @@ pub async fn handle(state: &AppState, caller: &Caller, op: &str, body: &[u8]) ->
             "TagLogGroup" => tags::tag_log_group(&ctx, parse(body)?).await,
             "UntagLogGroup" => tags::untag_log_group(&ctx, parse(body)?).await,
             "ListTagsLogGroup" => tags::list_log_group(&ctx, parse(body)?).await,
+            "StartQuery" => queries::start(&ctx, parse(body)?).await,
+            "GetQueryResults" => queries::get_results(&ctx, parse(body)?).await,
+            "StopQuery" => queries::stop(&ctx, parse(body)?).await,
+            "DescribeQueries" => queries::describe(&ctx, parse(body)?).await,
+            "GetLogRecord" => queries::get_log_record(&ctx, parse(body)?).await,
+            "PutQueryDefinition" => queries::put_definition(&ctx, parse(body)?).await,
+            "DescribeQueryDefinitions" => queries::describe_definitions(&ctx, parse(body)?).await,
+            "DeleteQueryDefinition" => queries::delete_definition(&ctx, parse(body)?).await,
             _ => Err(ApiError::client("UnknownOperationException", "")),
         }
     }

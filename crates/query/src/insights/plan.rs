@@ -156,6 +156,15 @@ impl Planner<'_> {
                 for key in keys {
                     let e = self.value(&key.expr)?;
                     let ascending = key.order != Some(SortOrder::Descending);
+                    // Text that holds numbers sorts by value (`latency` 80 before 160),
+                    // and the rest by text after them.
+                    if self.type_of(&e) == DataType::Utf8 {
+                        sort.push(SortExpr::new(
+                            try_cast(e.clone(), DataType::Float64),
+                            ascending,
+                            false,
+                        ));
+                    }
                     sort.push(SortExpr::new(e, ascending, !ascending));
                 }
                 self.sorted = true;

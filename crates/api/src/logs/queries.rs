@@ -1,0 +1,665 @@
+//! Logs Insights through the API: StartQuery runs a query in the background with AWS's
+//! statuses, a concurrency limit and a timeout; GetQueryResults, StopQuery,
+//! DescribeQueries, GetLogRecord, and saved query definitions.
+
+use super::{Ctx, check_enum, check_len, check_range, required};
+use crate::error::{ApiError, constraint};
+use query::engine::{self, QueryOutput, QueryRequest};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use store::{GroupRow, QueryDefinition, Store};
+use tokio::sync::Semaphore;
+
+/// How Insights queries are run and kept.
+#[derive(Debug, Clone)]
+pub struct QueryConfig {
+    /// Queries running at once; the rest wait as `Scheduled`.
+    pub max_concurrent: usize,
+    /// A query still running after this is stopped with status `Timeout`.
+    pub timeout: Duration,
+    /// How long a finished query's results stay available.
+    pub keep_results: Duration,
+}
+
+impl Default for QueryConfig {
+    fn default() -> QueryConfig {
+        QueryConfig {
+            max_concurrent: 10,
+            timeout: Duration::from_secs(60 * 60),
+            keep_results: Duration::from_secs(24 * 60 * 60),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Status {
+    Scheduled,
+    Running,
+    Complete,
+    Failed,
+    Cancelled,
+    Timeout,
+}
+
+impl Status {
+    fn as_str(self) -> &'static str {
+        match self {
+            Status::Scheduled => "Scheduled",
+            Status::Running => "Running",
+            Status::Complete => "Complete",
+            Status::Failed => "Failed",
+            Status::Cancelled => "Cancelled",
+            Status::Timeout => "Timeout",
+        }
+    }
+
+    fn finished(self) -> bool {
+        !matches!(self, Status::Scheduled | Status::Running)
+    }
+}
+
+struct QueryState {
+    scope: model::Scope,
+    query_string: String,
+    log_group_name: Option<String>,
+    groups_scanned: usize,
+    status: Status,
+    create_time: i64,
+    started: Instant,
+    finished: Option<Instant>,
+    output: QueryOutput,
+    task: Option<tokio::task::AbortHandle>,
+}
+
+/// Every query of the server, by id.
+pub struct QueryManager {
+    config: QueryConfig,
+    slots: Arc<Semaphore>,
+    queries: Mutex<HashMap<String, QueryState>>,
+}
+
+impl QueryManager {
+    /// A manager with `config`'s limits.
+    pub fn new(config: QueryConfig) -> QueryManager {
+        QueryManager {
+            slots: Arc::new(Semaphore::new(config.max_concurrent.max(1))),
+            config,
+            queries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, QueryState>> {
+        self.queries.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Drops the results of queries finished longer ago than the configured time.
+    fn expire(&self) {
+        let keep = self.config.keep_results;
+        self.lock()
+            .retain(|_, q| q.finished.is_none_or(|t| t.elapsed() < keep));
+    }
+
+    fn set(&self, id: &str, update: impl FnOnce(&mut QueryState)) {
+        if let Some(q) = self.lock().get_mut(id) {
+            update(q);
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct StartInput {
+    query_language: Option<String>,
+    log_group_name: Option<String>,
+    log_group_names: Option<Vec<String>>,
+    log_group_identifiers: Option<Vec<String>>,
+    start_time: Option<i64>,
+    end_time: Option<i64>,
+    query_string: Option<String>,
+    limit: Option<i64>,
+}
+
+fn group_not_found(name: &str, account: &str) -> ApiError {
+    ApiError::not_found(format!(
+        "Log group '{name}' does not exist for account ID '{account}'"
+    ))
+}
+
+/// The groups a query reads: the request's names or identifiers, or its SOURCE command.
+fn query_groups(
+    ctx: &Ctx<'_>,
+    input: &StartInput,
+    source: Option<&query::insights::Source>,
+) -> Result<Vec<GroupRow>, ApiError> {
+    let given = [
+        input.log_group_name.is_some(),
+        input.log_group_names.is_some(),
+        input.log_group_identifiers.is_some(),
+    ]
+    .iter()
+    .filter(|g| **g)
+    .count();
+    let catalog = ctx.state.store.catalog();
+    let account = &ctx.scope().account;
+    if let Some(source) = source {
+        if given > 0 {
+            return Err(ApiError::invalid_parameter(
+                "A query with a SOURCE command cannot also name log groups.",
+            ));
+        }
+        let keep = |name: &str| {
+            source.name_prefixes.is_empty()
+                || source
+                    .name_prefixes
+                    .iter()
+                    .any(|p| name.starts_with(p.as_str()))
+        };
+        let groups = catalog.groups(ctx.scope(), None, 10_001, &keep)?;
+        if groups.len() > 10_000 {
+            return Err(ApiError::invalid_parameter(
+                "The SOURCE command selected more than 10,000 log groups.",
+            ));
+        }
+        return Ok(groups);
+    }
+    if given != 1 {
+        return Err(ApiError::invalid_parameter(
+            "Exactly one of logGroupName, logGroupNames or logGroupIdentifiers must be specified, or a SOURCE command.",
+        ));
+    }
+    let mut names: Vec<String> = Vec::new();
+    if let Some(n) = &input.log_group_name {
+        names.push(n.clone());
+    }
+    for (list, member) in [
+        (&input.log_group_names, "logGroupNames"),
+        (&input.log_group_identifiers, "logGroupIdentifiers"),
+    ] {
+        if let Some(list) = list {
+            if list.is_empty() || list.len() > 50 {
+                return Err(constraint(
+                    &format!("[{}]", list.join(", ")),
+                    member,
+                    "Member must have length less than or equal to 50",
+                ));
+            }
+            for id in list {
+                if id.starts_with("arn:") {
+                    match model::parse_log_group_arn(id) {
+                        Some((scope, name)) if &scope == ctx.scope() && !id.ends_with('*') => {
+                            names.push(name)
+                        }
+                        _ => return Err(group_not_found(id, account)),
+                    }
+                } else {
+                    names.push(id.clone());
+                }
+            }
+        }
+    }
+    names
+        .iter()
+        .map(|n| match catalog.group(ctx.scope(), n) {
+            Err(store::StoreError::GroupNotFound) => Err(group_not_found(n, account)),
+            other => Ok(other?),
+        })
+        .collect()
+}
+
+pub(crate) async fn start(ctx: &Ctx<'_>, input: StartInput) -> Result<Value, ApiError> {
+    check_enum(
+        input.query_language.as_deref(),
+        "queryLanguage",
+        &["CWLI", "SQL", "PPL"],
+    )?;
+    if input.query_language.as_deref().is_some_and(|l| l != "CWLI") {
+        return Err(ApiError::invalid_parameter(
+            "Only the CWLI query language (Logs Insights) is supported.",
+        ));
+    }
+    let text = required(&input.query_string, "queryString")?.clone();
+    check_len(Some(&text), "queryString", 0, 10_000)?;
+    let start = *required(&input.start_time, "startTime")?;
+    let end = *required(&input.end_time, "endTime")?;
+    check_range(Some(start), "startTime", 0, i64::MAX / 1000 - 1)?;
+    check_range(Some(end), "endTime", 0, i64::MAX / 1000 - 1)?;
+    check_range(input.limit, "limit", 1, 100_000)?;
+    if end < start {
+        return Err(ApiError::invalid_parameter(
+            "End time cannot be less than Start time",
+        ));
+    }
+    let parsed = engine::check(&text).map_err(malformed)?;
+    let groups = query_groups(ctx, &input, parsed.source.as_ref())?;
+    for g in &groups {
+        ctx.authorize("StartQuery", &ctx.group_arn(&g.name))?;
+    }
+    if groups.is_empty() {
+        ctx.authorize("StartQuery", &ctx.group_arn("*"))?;
+    }
+    let manager = ctx.state.queries.clone();
+    manager.expire();
+    let id = uuid::Uuid::new_v4().to_string();
+    let limit = input.limit.unwrap_or(10_000) as usize;
+    manager.lock().insert(
+        id.clone(),
+        QueryState {
+            scope: ctx.scope().clone(),
+            query_string: text.clone(),
+            log_group_name: groups.first().map(|g| g.name.clone()),
+            groups_scanned: groups.len(),
+            status: Status::Scheduled,
+            create_time: model::time::now_ms(),
+            started: Instant::now(),
+            finished: None,
+            output: QueryOutput::default(),
+            task: None,
+        },
+    );
+    let store = ctx.state.store.clone();
+    let task_manager = manager.clone();
+    let task_id = id.clone();
+    let handle = tokio::spawn(async move {
+        run_query(
+            task_manager,
+            task_id,
+            store,
+            text,
+            groups,
+            start,
+            end,
+            limit,
+        )
+        .await;
+    });
+    manager.set(&id, |q| q.task = Some(handle.abort_handle()));
+    Ok(json!({ "queryId": id }))
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn run_query(
+    manager: Arc<QueryManager>,
+    id: String,
+    store: Store,
+    text: String,
+    groups: Vec<GroupRow>,
+    start: i64,
+    end: i64,
+    limit: usize,
+) {
+    let Ok(_slot) = manager.slots.clone().acquire_owned().await else {
+        return;
+    };
+    manager.set(&id, |q| q.status = Status::Running);
+    let request = QueryRequest {
+        text: &text,
+        groups: &groups,
+        start_ms: start.saturating_mul(1000),
+        end_ms: end.saturating_mul(1000).saturating_add(999),
+        limit,
+    };
+    let outcome = tokio::time::timeout(manager.config.timeout, engine::run(&store, request)).await;
+    manager.set(&id, |q| {
+        q.finished = Some(Instant::now());
+        match outcome {
+            Ok(Ok(output)) => {
+                q.output = output;
+                q.status = Status::Complete;
+            }
+            Ok(Err(e)) => {
+                tracing::warn!(query = %id, error = %e, "query failed");
+                q.status = Status::Failed;
+            }
+            Err(_) => q.status = Status::Timeout,
+        }
+    });
+}
+
+fn malformed(e: engine::QueryError) -> ApiError {
+    match e {
+        engine::QueryError::Malformed(p) => {
+            let message = p.to_string();
+            ApiError::client("MalformedQueryException", message.clone()).with(
+                "queryCompileError",
+                json!({
+                    "location": { "startCharOffset": p.start, "endCharOffset": p.end },
+                    "message": message,
+                }),
+            )
+        }
+        other => ApiError::invalid_parameter(other.to_string()),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct IdInput {
+    query_id: Option<String>,
+    next_token: Option<String>,
+    max_items: Option<i64>,
+}
+
+fn unknown_query() -> ApiError {
+    ApiError::not_found("The specified query does not exist.")
+}
+
+pub(crate) async fn get_results(ctx: &Ctx<'_>, input: IdInput) -> Result<Value, ApiError> {
+    let id = required(&input.query_id, "queryId")?;
+    check_range(input.max_items, "maxItems", 0, 10_000)?;
+    ctx.authorize("GetQueryResults", "*")?;
+    let queries = ctx.state.queries.lock();
+    let q = queries
+        .get(id)
+        .filter(|q| &q.scope == ctx.scope())
+        .ok_or_else(unknown_query)?;
+    let offset = match &input.next_token {
+        Some(t) => t
+            .parse::<usize>()
+            .map_err(|_| ApiError::invalid_parameter("The specified nextToken is invalid."))?,
+        None => 0,
+    };
+    let page = input.max_items.map_or(10_000, |m| m.max(1) as usize);
+    let rows = &q.output.rows;
+    let results: Vec<Value> = rows
+        .iter()
+        .skip(offset)
+        .take(page)
+        .map(|row| {
+            Value::Array(
+                row.iter()
+                    .map(|(field, value)| json!({ "field": field, "value": value }))
+                    .collect(),
+            )
+        })
+        .collect();
+    let mut out = Map::new();
+    out.insert("queryLanguage".into(), json!("CWLI"));
+    out.insert("results".into(), Value::Array(results));
+    out.insert(
+        "statistics".into(),
+        json!({
+            "recordsMatched": q.output.records_matched as f64,
+            "recordsScanned": q.output.records_scanned as f64,
+            "estimatedRecordsSkipped": 0.0,
+            "bytesScanned": q.output.bytes_scanned as f64,
+            "estimatedBytesSkipped": 0.0,
+            "logGroupsScanned": q.groups_scanned as f64,
+        }),
+    );
+    out.insert("status".into(), json!(q.status.as_str()));
+    if offset + page < rows.len() {
+        out.insert("nextToken".into(), json!((offset + page).to_string()));
+    }
+    Ok(Value::Object(out))
+}
+
+pub(crate) async fn stop(ctx: &Ctx<'_>, input: IdInput) -> Result<Value, ApiError> {
+    let id = required(&input.query_id, "queryId")?;
+    ctx.authorize("StopQuery", "*")?;
+    let mut queries = ctx.state.queries.lock();
+    let q = queries
+        .get_mut(id)
+        .filter(|q| &q.scope == ctx.scope())
+        .ok_or_else(unknown_query)?;
+    if q.status.finished() {
+        return Ok(json!({ "success": false }));
+    }
+    if let Some(task) = q.task.take() {
+        task.abort();
+    }
+    q.status = Status::Cancelled;
+    q.finished = Some(Instant::now());
+    Ok(json!({ "success": true }))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct DescribeInput {
+    log_group_name: Option<String>,
+    status: Option<String>,
+    max_results: Option<i64>,
+    next_token: Option<String>,
+}
+
+pub(crate) async fn describe(ctx: &Ctx<'_>, input: DescribeInput) -> Result<Value, ApiError> {
+    check_enum(
+        input.status.as_deref(),
+        "status",
+        &[
+            "Scheduled",
+            "Running",
+            "Complete",
+            "Failed",
+            "Cancelled",
+            "Timeout",
+            "Unknown",
+        ],
+    )?;
+    check_range(input.max_results, "maxResults", 1, 1000)?;
+    ctx.authorize("DescribeQueries", "*")?;
+    let offset = match &input.next_token {
+        Some(t) => t
+            .parse::<usize>()
+            .map_err(|_| ApiError::invalid_parameter("The specified nextToken is invalid."))?,
+        None => 0,
+    };
+    let limit = input.max_results.unwrap_or(1000) as usize;
+    let queries = ctx.state.queries.lock();
+    let mut matching: Vec<(&String, &QueryState)> = queries
+        .iter()
+        .filter(|(_, q)| &q.scope == ctx.scope())
+        .filter(|(_, q)| {
+            input
+                .status
+                .as_deref()
+                .is_none_or(|s| q.status.as_str() == s)
+        })
+        .filter(|(_, q)| {
+            input
+                .log_group_name
+                .as_deref()
+                .is_none_or(|g| q.log_group_name.as_deref() == Some(g))
+        })
+        .collect();
+    matching.sort_by(|a, b| b.1.create_time.cmp(&a.1.create_time).then(a.0.cmp(b.0)));
+    let items: Vec<Value> = matching
+        .iter()
+        .skip(offset)
+        .take(limit)
+        .map(|(id, q)| {
+            let mut info = Map::new();
+            info.insert("queryLanguage".into(), json!("CWLI"));
+            info.insert("queryId".into(), json!(id));
+            info.insert("queryString".into(), json!(q.query_string));
+            info.insert("status".into(), json!(q.status.as_str()));
+            info.insert("createTime".into(), json!(q.create_time));
+            if let Some(g) = &q.log_group_name {
+                info.insert("logGroupName".into(), json!(g));
+            }
+            let duration = q.finished.unwrap_or_else(Instant::now) - q.started;
+            info.insert("queryDuration".into(), json!(duration.as_millis() as i64));
+            info.insert("bytesScanned".into(), json!(q.output.bytes_scanned as f64));
+            Value::Object(info)
+        })
+        .collect();
+    let mut out = Map::new();
+    out.insert("queries".into(), Value::Array(items));
+    if offset + limit < matching.len() {
+        out.insert("nextToken".into(), json!((offset + limit).to_string()));
+    }
+    Ok(Value::Object(out))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct RecordInput {
+    log_record_pointer: Option<String>,
+}
+
+pub(crate) async fn get_log_record(ctx: &Ctx<'_>, input: RecordInput) -> Result<Value, ApiError> {
+    let pointer = required(&input.log_record_pointer, "logRecordPointer")?;
+    let invalid = || ApiError::invalid_parameter("The specified log record pointer is invalid.");
+    let (group_id, seq) = engine::parse_pointer(pointer).ok_or_else(invalid)?;
+    let group = ctx
+        .state
+        .store
+        .catalog()
+        .group_by_id(group_id)?
+        .filter(|g| &g.scope == ctx.scope())
+        .ok_or_else(invalid)?;
+    ctx.authorize("GetLogRecord", &ctx.group_arn(&group.name))?;
+    let record = engine::log_record(&ctx.state.store, &group, seq)
+        .await
+        .map_err(|e| ApiError::unavailable(e.to_string()))?
+        .ok_or_else(|| ApiError::not_found("The specified log record does not exist."))?;
+    let map: Map<String, Value> = record
+        .into_iter()
+        .map(|(k, v)| (k, Value::String(v)))
+        .collect();
+    Ok(json!({ "logRecord": map }))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct PutDefinitionInput {
+    query_language: Option<String>,
+    name: Option<String>,
+    query_definition_id: Option<String>,
+    log_group_names: Option<Vec<String>>,
+    query_string: Option<String>,
+}
+
+pub(crate) async fn put_definition(
+    ctx: &Ctx<'_>,
+    input: PutDefinitionInput,
+) -> Result<Value, ApiError> {
+    check_enum(
+        input.query_language.as_deref(),
+        "queryLanguage",
+        &["CWLI", "SQL", "PPL"],
+    )?;
+    let name = required(&input.name, "name")?;
+    check_len(Some(name), "name", 1, 255)?;
+    let text = required(&input.query_string, "queryString")?;
+    check_len(Some(text), "queryString", 1, 10_000)?;
+    check_len(
+        input.query_definition_id.as_deref(),
+        "queryDefinitionId",
+        1,
+        256,
+    )?;
+    let groups = input.log_group_names.clone().unwrap_or_default();
+    for g in &groups {
+        model::LogGroupName::parse(g, "logGroupNames")?;
+    }
+    ctx.authorize("PutQueryDefinition", "*")?;
+    let catalog = ctx.state.store.catalog();
+    let id = match &input.query_definition_id {
+        Some(id) => {
+            if !catalog
+                .query_definitions(ctx.scope(), "")?
+                .iter()
+                .any(|d| &d.id == id)
+            {
+                return Err(ApiError::not_found(
+                    "The specified query definition does not exist.",
+                ));
+            }
+            id.clone()
+        }
+        None => uuid::Uuid::new_v4().to_string(),
+    };
+    catalog.put_query_definition(
+        ctx.scope(),
+        &QueryDefinition {
+            id: id.clone(),
+            name: name.clone(),
+            query_string: text.clone(),
+            log_group_names: groups,
+            last_modified: model::time::now_ms(),
+        },
+    )?;
+    Ok(json!({ "queryDefinitionId": id }))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct DescribeDefinitionsInput {
+    query_definition_name_prefix: Option<String>,
+    max_results: Option<i64>,
+    next_token: Option<String>,
+}
+
+pub(crate) async fn describe_definitions(
+    ctx: &Ctx<'_>,
+    input: DescribeDefinitionsInput,
+) -> Result<Value, ApiError> {
+    check_len(
+        input.query_definition_name_prefix.as_deref(),
+        "queryDefinitionNamePrefix",
+        1,
+        255,
+    )?;
+    check_range(input.max_results, "maxResults", 1, 1000)?;
+    ctx.authorize("DescribeQueryDefinitions", "*")?;
+    let offset = match &input.next_token {
+        Some(t) => t
+            .parse::<usize>()
+            .map_err(|_| ApiError::invalid_parameter("The specified nextToken is invalid."))?,
+        None => 0,
+    };
+    let limit = input.max_results.unwrap_or(1000) as usize;
+    let all = ctx.state.store.catalog().query_definitions(
+        ctx.scope(),
+        input.query_definition_name_prefix.as_deref().unwrap_or(""),
+    )?;
+    let items: Vec<Value> = all
+        .iter()
+        .skip(offset)
+        .take(limit)
+        .map(|d| {
+            json!({
+                "queryLanguage": "CWLI",
+                "queryDefinitionId": d.id,
+                "name": d.name,
+                "queryString": d.query_string,
+                "lastModified": d.last_modified,
+                "logGroupNames": d.log_group_names,
+            })
+        })
+        .collect();
+    let mut out = Map::new();
+    out.insert("queryDefinitions".into(), Value::Array(items));
+    if offset + limit < all.len() {
+        out.insert("nextToken".into(), json!((offset + limit).to_string()));
+    }
+    Ok(Value::Object(out))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct DeleteDefinitionInput {
+    query_definition_id: Option<String>,
+}
+
+pub(crate) async fn delete_definition(
+    ctx: &Ctx<'_>,
+    input: DeleteDefinitionInput,
+) -> Result<Value, ApiError> {
+    let id = required(&input.query_definition_id, "queryDefinitionId")?;
+    ctx.authorize("DeleteQueryDefinition", "*")?;
+    if !ctx
+        .state
+        .store
+        .catalog()
+        .delete_query_definition(ctx.scope(), id)?
+    {
+        return Err(ApiError::not_found(
+            "The specified query definition does not exist.",
+        ));
+    }
+    Ok(json!({ "success": true }))
+}

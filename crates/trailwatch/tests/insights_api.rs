@@ -1,0 +1,289 @@
+//! Logs Insights through the API with the official AWS SDK for Rust.
+
+mod common;
+
+use aws_sdk_cloudwatchlogs::Client;
+use aws_sdk_cloudwatchlogs::types::{InputLogEvent, QueryStatus, ResultField};
+use common::{Server, error_of, now_ms};
+use std::time::Duration;
+
+async fn seed(c: &Client) -> i64 {
+    c.create_log_group()
+        .log_group_name("app")
+        .send()
+        .await
+        .unwrap();
+    c.create_log_stream()
+        .log_group_name("app")
+        .log_stream_name("web")
+        .send()
+        .await
+        .unwrap();
+    let t = now_ms() - 600_000;
+    let events = (0..20)
+        .map(|i| {
+            let level = if i % 4 == 0 { "ERROR" } else { "INFO" };
+            InputLogEvent::builder()
+                .timestamp(t + i * 1000)
+                .message(format!(
+                    r#"{{"level":"{level}","latency":{},"i":{i}}}"#,
+                    i * 10
+                ))
+                .build()
+                .unwrap()
+        })
+        .collect();
+    c.put_log_events()
+        .log_group_name("app")
+        .log_stream_name("web")
+        .set_log_events(Some(events))
+        .send()
+        .await
+        .unwrap();
+    t
+}
+
+async fn results(c: &Client, id: &str) -> (QueryStatus, Vec<Vec<ResultField>>) {
+    for _ in 0..200 {
+        let out = c.get_query_results().query_id(id).send().await.unwrap();
+        let status = out.status().cloned().unwrap();
+        if !matches!(status, QueryStatus::Scheduled | QueryStatus::Running) {
+            return (status, out.results().to_vec());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("query {id} did not finish");
+}
+
+fn value<'a>(row: &'a [ResultField], field: &str) -> Option<&'a str> {
+    row.iter()
+        .find(|f| f.field() == Some(field))
+        .and_then(|f| f.value())
+}
+
+#[tokio::test]
+async fn start_query_runs_in_the_background_and_returns_rows() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::dev(&tmp);
+    let c = server.client();
+    let t = seed(&c).await;
+    let now = now_ms() / 1000;
+    let id = c
+        .start_query()
+        .log_group_name("app")
+        .start_time(now - 3600)
+        .end_time(now)
+        .query_string("fields @timestamp, level, latency | filter level = 'ERROR' | sort latency desc | limit 3")
+        .send()
+        .await
+        .unwrap()
+        .query_id()
+        .unwrap()
+        .to_string();
+    let (status, rows) = results(&c, &id).await;
+    assert_eq!(status, QueryStatus::Complete);
+    let latencies: Vec<_> = rows.iter().map(|r| value(r, "latency").unwrap()).collect();
+    assert_eq!(latencies, ["160", "120", "80"]);
+    assert!(value(&rows[0], "@timestamp").unwrap().len() == "2026-01-01 00:00:00.000".len());
+    let ptr = value(&rows[0], "@ptr")
+        .expect("@ptr on every row")
+        .to_string();
+
+    let record = c
+        .get_log_record()
+        .log_record_pointer(&ptr)
+        .send()
+        .await
+        .unwrap();
+    let record = record.log_record().unwrap();
+    assert_eq!(
+        record.get("@message").map(String::as_str),
+        Some(r#"{"level":"ERROR","latency":160,"i":16}"#)
+    );
+    assert_eq!(
+        record.get("@timestamp").map(String::as_str),
+        Some((t + 16_000).to_string().as_str())
+    );
+
+    let stats = c.get_query_results().query_id(&id).send().await.unwrap();
+    let s = stats.statistics().unwrap();
+    assert_eq!(s.records_scanned(), 20.0);
+    assert_eq!(s.records_matched(), 3.0);
+    assert!(s.bytes_scanned() > 0.0);
+
+    let agg = c
+        .start_query()
+        .log_group_identifiers("arn:aws:logs:us-east-1:123456789012:log-group:app")
+        .start_time(now - 3600)
+        .end_time(now)
+        .query_string("stats count(*) as n, avg(latency) as avg by level | sort level")
+        .send()
+        .await
+        .unwrap();
+    let (_, rows) = results(&c, agg.query_id().unwrap()).await;
+    let got: Vec<_> = rows
+        .iter()
+        .map(|r| {
+            (
+                value(r, "level").unwrap(),
+                value(r, "n").unwrap(),
+                value(r, "avg").unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(got, [("ERROR", "5", "80"), ("INFO", "15", "100")]);
+
+    let listed = c
+        .describe_queries()
+        .log_group_name("app")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.queries().len(), 2);
+    assert!(
+        listed
+            .queries()
+            .iter()
+            .all(|q| q.status() == Some(&QueryStatus::Complete))
+    );
+    assert!(!c.stop_query().query_id(&id).send().await.unwrap().success());
+}
+
+#[tokio::test]
+async fn malformed_queries_and_bad_requests_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::dev(&tmp);
+    let c = server.client();
+    seed(&c).await;
+    let now = now_ms() / 1000;
+    let err = c
+        .start_query()
+        .log_group_name("app")
+        .start_time(now - 60)
+        .end_time(now)
+        .query_string("fields @message\n| stats count(*) by")
+        .send()
+        .await
+        .unwrap_err();
+    let service = err.into_service_error();
+    assert!(service.is_malformed_query_exception(), "{service:?}");
+    let aws_sdk_cloudwatchlogs::operation::start_query::StartQueryError::MalformedQueryException(m) =
+        service
+    else {
+        unreachable!()
+    };
+    let location = m
+        .query_compile_error()
+        .and_then(|e| e.location())
+        .expect("location");
+    assert_eq!(location.end_char_offset(), Some(35));
+    assert!(m.message().unwrap().contains("line 2"), "{:?}", m.message());
+
+    let (code, msg) = error_of(
+        c.start_query()
+            .log_group_name("missing")
+            .start_time(now - 60)
+            .end_time(now)
+            .query_string("fields @message")
+            .send()
+            .await,
+    );
+    assert_eq!(code, "ResourceNotFoundException");
+    assert!(
+        msg.starts_with("Log group 'missing' does not exist"),
+        "{msg}"
+    );
+    let (code, _) = error_of(
+        c.start_query()
+            .log_group_name("app")
+            .start_time(now)
+            .end_time(now - 10)
+            .query_string("fields @message")
+            .send()
+            .await,
+    );
+    assert_eq!(code, "InvalidParameterException");
+    let (code, _) = error_of(c.get_query_results().query_id("nope").send().await);
+    assert_eq!(code, "ResourceNotFoundException");
+
+    // SOURCE picks groups by name prefix.
+    let id = c
+        .start_query()
+        .start_time(now - 3600)
+        .end_time(now)
+        .query_string("SOURCE logGroups(namePrefix: ['ap']) | stats count(*) as n")
+        .send()
+        .await
+        .unwrap();
+    let (_, rows) = results(&c, id.query_id().unwrap()).await;
+    assert_eq!(value(&rows[0], "n"), Some("20"));
+}
+
+#[tokio::test]
+async fn query_definitions_are_saved_listed_replaced_and_deleted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::dev(&tmp);
+    let c = server.client();
+    let id = c
+        .put_query_definition()
+        .name("errors/by-level")
+        .query_string("stats count(*) by level")
+        .log_group_names("app")
+        .send()
+        .await
+        .unwrap()
+        .query_definition_id()
+        .unwrap()
+        .to_string();
+    c.put_query_definition()
+        .name("other")
+        .query_string("fields @message")
+        .send()
+        .await
+        .unwrap();
+    let listed = c
+        .describe_query_definitions()
+        .query_definition_name_prefix("errors/")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.query_definitions().len(), 1);
+    assert_eq!(listed.query_definitions()[0].log_group_names(), ["app"]);
+    c.put_query_definition()
+        .query_definition_id(&id)
+        .name("errors/by-level")
+        .query_string("stats count(*) by level | sort level")
+        .send()
+        .await
+        .unwrap();
+    let listed = c.describe_query_definitions().send().await.unwrap();
+    assert_eq!(listed.query_definitions().len(), 2);
+    let replaced = listed
+        .query_definitions()
+        .iter()
+        .find(|d| d.query_definition_id() == Some(&id))
+        .unwrap();
+    assert_eq!(
+        replaced.query_string(),
+        Some("stats count(*) by level | sort level")
+    );
+    assert!(
+        replaced.log_group_names().is_empty(),
+        "omitted fields are cleared"
+    );
+    assert!(
+        c.delete_query_definition()
+            .query_definition_id(&id)
+            .send()
+            .await
+            .unwrap()
+            .success()
+    );
+    let (code, _) = error_of(
+        c.delete_query_definition()
+            .query_definition_id(&id)
+            .send()
+            .await,
+    );
+    assert_eq!(code, "ResourceNotFoundException");
+}
