@@ -5,6 +5,7 @@ use anyhow::{Context, anyhow, bail};
 use auth::credentials::{self, Credentials};
 use auth::sigv4::{RequestToSign, sign};
 use clap::{Args, ValueEnum};
+use serde_json::Value;
 use std::path::Path;
 
 /// Options every client command takes.
@@ -19,7 +20,7 @@ pub struct ClientArgs {
     /// Profile of the shared credentials and config files.
     #[arg(long, global = true)]
     pub profile: Option<String>,
-    /// `table` for people, `json` for programs.
+    /// `table` for people, `json` or `csv` for programs.
     #[arg(long, global = true, value_enum, default_value_t = Output::Table)]
     pub output: Output,
 }
@@ -31,6 +32,8 @@ pub enum Output {
     Table,
     /// One JSON document.
     Json,
+    /// Comma-separated values with a header row.
+    Csv,
 }
 
 /// A signed-request client for one endpoint.
@@ -124,6 +127,27 @@ impl Client {
     }
 }
 
+impl Client {
+    /// Calls a JSON 1.1 operation (`target` like `Logs_20140328.StartQuery`), signed for
+    /// `service`; returns the output or the AWS error as `Code: message`.
+    pub async fn json(&self, service: &str, target: &str, input: &Value) -> anyhow::Result<Value> {
+        let headers = vec![
+            ("Content-Type".into(), "application/x-amz-json-1.1".into()),
+            ("X-Amz-Target".into(), target.into()),
+        ];
+        let (status, text) = self
+            .send(service, headers, input.to_string().into_bytes())
+            .await?;
+        let body: Value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        if status >= 300 {
+            let code = body["__type"].as_str().unwrap_or("UnknownError");
+            let message = body["message"].as_str().unwrap_or("");
+            bail!("{code}: {message}");
+        }
+        Ok(body)
+    }
+}
+
 /// The text of the first `<tag>` element, unescaped.
 pub fn xml_field(xml: &str, tag: &str) -> Option<String> {
     let open = format!("<{tag}>");
@@ -137,6 +161,50 @@ pub fn xml_field(xml: &str, tag: &str) -> Option<String> {
             .replace("&apos;", "'")
             .replace("&amp;", "&"),
     )
+}
+
+/// Prints rows for people (`table`) or programs (`json`: an array of objects, `csv`).
+pub fn print_records(output: Output, headers: &[&str], rows: &[Vec<String>]) {
+    match output {
+        Output::Table => print_table(headers, rows),
+        Output::Json => {
+            let records: Vec<Value> = rows
+                .iter()
+                .map(|row| {
+                    Value::Object(
+                        headers
+                            .iter()
+                            .zip(row)
+                            .filter(|(_, v)| !v.is_empty())
+                            .map(|(h, v)| (h.to_string(), Value::String(v.clone())))
+                            .collect(),
+                    )
+                })
+                .collect();
+            println!("{}", Value::Array(records));
+        }
+        Output::Csv => {
+            let line = |cells: Vec<&str>| {
+                cells
+                    .iter()
+                    .map(|c| csv_cell(c))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            };
+            println!("{}", line(headers.to_vec()));
+            for row in rows {
+                println!("{}", line(row.iter().map(String::as_str).collect()));
+            }
+        }
+    }
+}
+
+fn csv_cell(cell: &str) -> String {
+    if cell.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", cell.replace('"', "\"\""))
+    } else {
+        cell.to_string()
+    }
 }
 
 /// Prints rows as aligned columns under a header.

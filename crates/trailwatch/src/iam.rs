@@ -1,7 +1,7 @@
 //! `trailwatch iam ...`: users, access keys and inline policies, through the IAM API of a
 //! running server.
 
-use crate::client::{Client, ClientArgs, Output, print_table, xml_field};
+use crate::client::{Client, ClientArgs, Output, print_records, xml_field};
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use serde_json::json;
@@ -116,16 +116,7 @@ pub async fn run(args: IamArgs) -> anyhow::Result<()> {
                         .collect()
                 })
                 .collect();
-            match output {
-                Output::Json => {
-                    let users: Vec<_> = rows
-                        .iter()
-                        .map(|r| json!({"UserName": r[0], "Arn": r[1], "CreateDate": r[2]}))
-                        .collect();
-                    println!("{}", json!({ "Users": users }));
-                }
-                Output::Table => print_table(&["UserName", "Arn", "CreateDate"], &rows),
-            }
+            print_records(output, &["UserName", "Arn", "CreateDate"], &rows);
         }
     }
     Ok(())
@@ -146,6 +137,6 @@ fn show(output: Output, xml: &str, fields: &[&str]) {
                 .collect();
             println!("{}", serde_json::Value::Object(map));
         }
-        Output::Table => print_table(fields, &[values]),
+        other => print_records(other, fields, &[values]),
     }
 }

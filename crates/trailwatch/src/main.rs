@@ -4,6 +4,7 @@
 
 mod client;
 mod iam;
+mod query;
 mod serve;
 
 use clap::{Parser, Subcommand};
@@ -23,6 +24,8 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Manage IAM users, access keys and policies on a running server.
     Iam(iam::IamArgs),
+    /// Run a Logs Insights query and print its rows.
+    Query(query::QueryArgs),
 }
 
 fn main() -> ExitCode {
@@ -41,6 +44,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Serve(args) => serve::run(args).await,
             Command::Iam(args) => iam::run(args).await,
+            Command::Query(args) => query::run(args).await,
         }
     });
     match result {

@@ -287,3 +287,51 @@ async fn query_definitions_are_saved_listed_replaced_and_deleted() {
     );
     assert_eq!(code, "ResourceNotFoundException");
 }
+
+#[tokio::test]
+async fn the_query_command_prints_tables_json_and_csv() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::dev(&tmp);
+    seed(&server.client()).await;
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_trailwatch"))
+            .arg("query")
+            .args(["--endpoint", &server.endpoint, "-g", "app", "--since", "1h"])
+            .args(args)
+            .env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+            .env("AWS_SECRET_ACCESS_KEY", "secret")
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    let (ok, stdout, _) = run(&[
+        "--output",
+        "json",
+        "stats count(*) as n by level | sort level",
+    ]);
+    assert!(ok);
+    assert_eq!(
+        stdout.trim(),
+        r#"[{"level":"ERROR","n":"5"},{"level":"INFO","n":"15"}]"#
+    );
+    let (ok, stdout, _) = run(&[
+        "--output",
+        "csv",
+        "stats count(*) as n by level | sort level",
+    ]);
+    assert!(ok);
+    assert_eq!(stdout, "level,n\nERROR,5\nINFO,15\n");
+    let (ok, stdout, _) = run(&["fields level, latency | filter latency >= 180"]);
+    assert!(ok);
+    assert_eq!(stdout, "level  latency\n-----  -------\nINFO   190\nINFO   180\n");
+    let (ok, _, stderr) = run(&["stats count( by"]);
+    assert!(!ok);
+    assert!(
+        stderr.starts_with("error: MalformedQueryException: "),
+        "{stderr}"
+    );
+}
