@@ -7,7 +7,7 @@
 use crate::error::{Result, StoreError};
 use model::Scope;
 use rusqlite::{Connection, OptionalExtension, params};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
@@ -541,6 +541,14 @@ impl Catalog {
             "SELECT {SEGMENT_COLUMNS} FROM segments WHERE group_id = ?1 AND max_ts >= ?2 AND min_ts <= ?3 ORDER BY hour, id"
         ))?;
         let rows = stmt.query_map(params![group_id, from, to], segment_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Paths of every committed segment.
+    pub fn segment_paths(&self) -> Result<HashSet<String>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare("SELECT path FROM segments")?;
+        let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 

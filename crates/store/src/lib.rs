@@ -120,6 +120,9 @@ impl Store {
             Err(fs::TryLockError::Error(e)) => return Err(e.into()),
         }
         let catalog = Catalog::open(&dir.join("catalog.sqlite"))?;
+        // We hold LOCK and no flush runs yet: any file the catalog does not name was
+        // written by a flush that died before its commit, and its rows are still in the WAL.
+        remove_uncommitted_segments(&segments_dir, &catalog.segment_paths()?)?;
         let flushed: u64 = catalog
             .meta("flushed_wal")?
             .and_then(|v| v.parse().ok())
@@ -595,6 +598,30 @@ fn segment_path(scope: &Scope, group_id: i64, hour: i64, max_seq: u64) -> String
         scope.region,
         uuid::Uuid::new_v4().simple()
     )
+}
+
+/// Deletes segment files no catalog row names.
+fn remove_uncommitted_segments(root: &Path, known: &HashSet<String>) -> Result<()> {
+    let mut dirs = vec![root.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        for entry in fs::read_dir(&dir)? {
+            let path = entry?.path();
+            if path.is_dir() {
+                dirs.push(path);
+                continue;
+            }
+            let relative = path
+                .strip_prefix(root)
+                .ok()
+                .and_then(|p| p.to_str())
+                .map(|p| p.replace('\\', "/"));
+            if relative.is_some_and(|r| !known.contains(&r)) {
+                tracing::info!(file = %path.display(), "removing a segment no flush committed");
+                fs::remove_file(&path)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Makes a freshly written segment and the directories leading to it durable.

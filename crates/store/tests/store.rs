@@ -264,3 +264,23 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+#[tokio::test]
+async fn segments_no_flush_committed_are_removed_on_open() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = open(dir.path());
+        setup(&store, "g", &["s"]);
+        put(&store, "g", "s", &[(1000, "a")]).await;
+        store.flush().await.unwrap();
+    }
+    let stray = dir
+        .path()
+        .join("segments/account=1/region=r/group=9/hour=x/stray.parquet");
+    std::fs::create_dir_all(stray.parent().unwrap()).unwrap();
+    std::fs::write(&stray, b"half a segment").unwrap();
+    let store = open(dir.path());
+    assert!(!stray.exists());
+    let g = store.catalog().group(&scope(), "g").unwrap();
+    assert_eq!(read_all(&store, g.id, Direction::Forward, 10).await, ["a"]);
+}
