@@ -484,24 +484,34 @@ async fn put_log_events_enforces_aws_limits() {
         Some(1)
     );
 
-    let events = c
-        .get_log_events()
-        .log_group_name("g")
-        .log_stream_name("s")
-        .start_from_head(true)
-        .send()
-        .await
-        .unwrap();
-    let messages: Vec<_> = events
-        .events()
+    // The two halves fill a 1 MiB page on their own, so read every page.
+    let mut all = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let page = c
+            .get_log_events()
+            .log_group_name("g")
+            .log_stream_name("s")
+            .start_from_head(true)
+            .set_next_token(token.clone())
+            .send()
+            .await
+            .unwrap();
+        all.extend(
+            page.events()
+                .iter()
+                .map(|e| e.message().unwrap().to_string()),
+        );
+        let next = page.next_forward_token().map(str::to_string);
+        if next == token {
+            break;
+        }
+        token = next;
+    }
+    assert_eq!(all.len(), 5, "two halves, kept-1, kept-2, fresh");
+    let texts: Vec<_> = all
         .iter()
-        .map(|e| e.message().unwrap().len())
-        .collect();
-    assert_eq!(messages.len(), 5, "two halves, kept-1, kept-2, fresh");
-    let texts: Vec<_> = events
-        .events()
-        .iter()
-        .map(|e| e.message().unwrap())
+        .map(String::as_str)
         .filter(|m| m.len() < 100)
         .collect();
     assert_eq!(texts, ["kept-1", "kept-2", "fresh"]);

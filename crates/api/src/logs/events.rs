@@ -170,8 +170,25 @@ pub(crate) struct GetInput {
     start_from_head: Option<bool>,
 }
 
-fn invalid_token() -> ApiError {
-    ApiError::invalid_parameter("The specified nextToken is invalid.")
+/// A paging token: `f/…` reads on towards newer events, `b/…` back towards older ones.
+fn parse_token(token: &str) -> Result<(Direction, Cursor), ApiError> {
+    Cursor::from_token(token, "f")
+        .map(|c| (Direction::Forward, c))
+        .or_else(|| Cursor::from_token(token, "b").map(|c| (Direction::Backward, c)))
+        .ok_or_else(|| ApiError::invalid_parameter("The specified nextToken is invalid."))
+}
+
+/// Reads one page of a group, hiding what its retention has expired.
+async fn read_page(
+    ctx: &Ctx<'_>,
+    group: &GroupRow,
+    request: ReadRequest,
+) -> Result<store::Page, ApiError> {
+    Ok(ctx
+        .state
+        .store
+        .read(request, retention_cutoff(group, time::now_ms()))
+        .await?)
 }
 
 pub(crate) async fn get(ctx: &Ctx<'_>, input: GetInput) -> Result<Value, ApiError> {
@@ -192,13 +209,8 @@ pub(crate) async fn get(ctx: &Ctx<'_>, input: GetInput) -> Result<Value, ApiErro
         .stream(group.id, stream_name.as_str())?;
     let (direction, after, initial) = match input.next_token.as_deref() {
         Some(t) => {
-            if let Some(c) = Cursor::from_token(t, "f") {
-                (Direction::Forward, c, false)
-            } else if let Some(c) = Cursor::from_token(t, "b") {
-                (Direction::Backward, c, false)
-            } else {
-                return Err(invalid_token());
-            }
+            let (direction, cursor) = parse_token(t)?;
+            (direction, cursor, false)
         }
         None if input.start_from_head.unwrap_or(false) => (Direction::Forward, Cursor::START, true),
         None => (Direction::Backward, Cursor::END, true),
@@ -216,11 +228,7 @@ pub(crate) async fn get(ctx: &Ctx<'_>, input: GetInput) -> Result<Value, ApiErro
         limit,
         max_bytes: MAX_PAGE_BYTES,
     };
-    let page = ctx
-        .state
-        .store
-        .read(request, retention_cutoff(&group, time::now_ms()))
-        .await?;
+    let page = read_page(ctx, &group, request).await?;
     let mut events = page.events;
     if direction == Direction::Backward {
         events.reverse();
@@ -304,10 +312,7 @@ pub(crate) async fn filter(ctx: &Ctx<'_>, input: FilterInput) -> Result<Value, A
     let group = resolve_group(ctx, &input.log_group_name, &input.log_group_identifier)?;
     ctx.authorize("FilterLogEvents", &ctx.group_arn(&group.name))?;
     let (direction, after) = match input.next_token.as_deref() {
-        Some(t) => Cursor::from_token(t, "f")
-            .map(|c| (Direction::Forward, c))
-            .or_else(|| Cursor::from_token(t, "b").map(|c| (Direction::Backward, c)))
-            .ok_or_else(invalid_token)?,
+        Some(t) => parse_token(t)?,
         None if input.start_from_head.unwrap_or(true) => (Direction::Forward, Cursor::START),
         None => {
             if input.start_time.is_some_and(|t| t < NEWEST_FIRST_SINCE_MS) {
@@ -344,11 +349,7 @@ pub(crate) async fn filter(ctx: &Ctx<'_>, input: FilterInput) -> Result<Value, A
         limit,
         max_bytes: MAX_PAGE_BYTES,
     };
-    let page = ctx
-        .state
-        .store
-        .read(request, retention_cutoff(&group, time::now_ms()))
-        .await?;
+    let page = read_page(ctx, &group, request).await?;
     let rendered: Vec<Value> = page.events.iter().map(filtered_event).collect();
     let mut out = Map::new();
     out.insert("events".into(), Value::Array(rendered));

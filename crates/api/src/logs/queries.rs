@@ -342,6 +342,16 @@ pub(crate) struct IdInput {
     max_items: Option<i64>,
 }
 
+/// Listings here page by position; the token is the offset of the next item.
+fn offset_token(token: &Option<String>) -> Result<usize, ApiError> {
+    match token {
+        Some(t) => t
+            .parse::<usize>()
+            .map_err(|_| ApiError::invalid_parameter("The specified nextToken is invalid.")),
+        None => Ok(0),
+    }
+}
+
 fn unknown_query() -> ApiError {
     ApiError::not_found("The specified query does not exist.")
 }
@@ -355,12 +365,7 @@ pub(crate) async fn get_results(ctx: &Ctx<'_>, input: IdInput) -> Result<Value, 
         .get(id)
         .filter(|q| &q.scope == ctx.scope())
         .ok_or_else(unknown_query)?;
-    let offset = match &input.next_token {
-        Some(t) => t
-            .parse::<usize>()
-            .map_err(|_| ApiError::invalid_parameter("The specified nextToken is invalid."))?,
-        None => 0,
-    };
+    let offset = offset_token(&input.next_token)?;
     let page = input.max_items.map_or(10_000, |m| m.max(1) as usize);
     let rows = &q.output.rows;
     let results: Vec<Value> = rows
@@ -440,12 +445,7 @@ pub(crate) async fn describe(ctx: &Ctx<'_>, input: DescribeInput) -> Result<Valu
     )?;
     check_range(input.max_results, "maxResults", 1, 1000)?;
     ctx.authorize("DescribeQueries", "*")?;
-    let offset = match &input.next_token {
-        Some(t) => t
-            .parse::<usize>()
-            .map_err(|_| ApiError::invalid_parameter("The specified nextToken is invalid."))?,
-        None => 0,
-    };
+    let offset = offset_token(&input.next_token)?;
     let limit = input.max_results.unwrap_or(1000) as usize;
     let queries = ctx.state.queries.lock();
     let mut matching: Vec<(&String, &QueryState)> = queries
@@ -605,12 +605,7 @@ pub(crate) async fn describe_definitions(
     )?;
     check_range(input.max_results, "maxResults", 1, 1000)?;
     ctx.authorize("DescribeQueryDefinitions", "*")?;
-    let offset = match &input.next_token {
-        Some(t) => t
-            .parse::<usize>()
-            .map_err(|_| ApiError::invalid_parameter("The specified nextToken is invalid."))?,
-        None => 0,
-    };
+    let offset = offset_token(&input.next_token)?;
     let limit = input.max_results.unwrap_or(1000) as usize;
     let all = ctx.state.store.catalog().query_definitions(
         ctx.scope(),
