@@ -1,1 +1,123 @@
-fn main() {}
+//! `bench`: Trailwatch's macro benchmarks. Each workload runs against the real server
+//! binary and prints its figures beside their baselines, measured in the same run.
+//!
+//! - `bench ingest`: durable PutLogEvents over HTTP from concurrent clients, beside a
+//!   trivial fsync'd writer of the same bytes, `zstd -3` of the same text, and the
+//!   server's peak RSS.
+
+mod baseline;
+mod client;
+mod datagen;
+mod ingest;
+mod report;
+mod server;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Trailwatch macro benchmarks (not tests: CI runs them only on a tiny size).
+#[derive(Parser)]
+#[command(name = "bench", about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Durable ingest over HTTP PutLogEvents, beside an fsync'd append and `zstd -3`.
+    Ingest(ingest::IngestArgs),
+    /// Print generated log lines (the data `ingest` sends), to see what they look like.
+    Sample(SampleArgs),
+}
+
+#[derive(clap::Args)]
+struct SampleArgs {
+    /// Which logs to generate.
+    #[arg(long, value_enum, default_value = "mixed")]
+    kind: datagen::Kind,
+    /// How many bytes of text to generate (lines are printed whole).
+    #[arg(long, default_value = "4KB", value_parser = parse_size)]
+    size: usize,
+    /// Seed of the data generator.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+}
+
+fn sample(args: SampleArgs) -> anyhow::Result<bool> {
+    use std::io::Write;
+    // Small batches so that `mixed` shows every kind within a few kilobytes.
+    let data = datagen::generate(
+        args.kind,
+        args.size,
+        1024,
+        args.seed,
+        chrono::Utc::now().timestamp_millis(),
+    );
+    std::io::stdout().write_all(&data.text)?;
+    Ok(true)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Ingest(args) => ingest::run(args),
+        Command::Sample(args) => sample(args),
+    };
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(2),
+        Err(e) => {
+            eprintln!("bench: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Parses `200MB`, `1GB`, `512KiB`, `5MiB` or a plain byte count. `KB`/`MB`/`GB` are
+/// decimal (10^3, 10^6, 10^9), `KiB`/`MiB`/`GiB` binary.
+pub fn parse_size(text: &str) -> Result<usize, String> {
+    let t = text.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let number: f64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a size such as 200MB or 1GiB"))?;
+    let factor: f64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "k" | "kb" => 1e3,
+        "m" | "mb" => 1e6,
+        "g" | "gb" => 1e9,
+        "kib" => 1024.0,
+        "mib" => 1024.0 * 1024.0,
+        "gib" => 1024.0 * 1024.0 * 1024.0,
+        _ => {
+            return Err(format!(
+                "unknown unit in `{text}` (use B, KB, MB, GB, KiB, MiB, GiB)"
+            ));
+        }
+    };
+    let bytes = number * factor;
+    if !(1.0..=1e13).contains(&bytes) {
+        return Err(format!("`{text}` is out of range"));
+    }
+    Ok(bytes as usize)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("200MB"), Ok(200_000_000));
+        assert_eq!(parse_size("1GB"), Ok(1_000_000_000));
+        assert_eq!(parse_size("1.5 MB"), Ok(1_500_000));
+        assert_eq!(parse_size("5MiB"), Ok(5 << 20));
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert!(parse_size("lots").is_err());
+        assert!(parse_size("3 parsecs").is_err());
+    }
+}

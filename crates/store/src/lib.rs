@@ -59,12 +59,13 @@ pub struct StoreOptions {
 }
 
 impl StoreOptions {
-    /// Defaults for a data directory: 64 MiB flushes, 256 MiB memtable budget.
+    /// Defaults for a data directory: 32 MiB flushes, 128 MiB memtable budget (a flush
+    /// briefly holds about twice what it writes, so this keeps ingest well under 512 MiB).
     pub fn new(data_dir: impl Into<PathBuf>) -> StoreOptions {
         StoreOptions {
             data_dir: data_dir.into(),
-            flush_bytes: 64 << 20,
-            max_memtable_bytes: 256 << 20,
+            flush_bytes: 32 << 20,
+            max_memtable_bytes: 128 << 20,
             flush_interval: Duration::from_secs(300),
             retention_interval: Duration::from_secs(60),
             zstd_level: 3,
@@ -100,6 +101,7 @@ struct Inner {
     flush_lock: AsyncMutex<()>,
     flushed: Notify,
     want_flush: Notify,
+    stop_background: Notify,
     _lock: File,
 }
 
@@ -166,6 +168,7 @@ impl Store {
                 flush_lock: AsyncMutex::new(()),
                 flushed: Notify::new(),
                 want_flush: Notify::new(),
+                stop_background: Notify::new(),
                 _lock: lock,
             }),
         })
@@ -447,7 +450,13 @@ impl Store {
         Ok(expired.len())
     }
 
-    /// Runs the flusher and the retention sweeper until the store is dropped.
+    /// Asks the background task to end after the flush or sweep it may be running; await
+    /// its handle before [`Store::shutdown`], so no flush is cut off halfway.
+    pub fn stop_background(&self) {
+        self.inner.stop_background.notify_one();
+    }
+
+    /// Runs the flusher and the retention sweeper until [`Store::stop_background`].
     pub fn spawn_background(&self) -> tokio::task::JoinHandle<()> {
         let store = self.clone();
         tokio::spawn(async move {
@@ -456,6 +465,7 @@ impl Store {
             flush_tick.tick().await;
             loop {
                 tokio::select! {
+                    _ = store.inner.stop_background.notified() => break,
                     _ = store.inner.want_flush.notified() => store.flush_logged().await,
                     _ = flush_tick.tick() => {
                         if store.mem().active.bytes > 0 {

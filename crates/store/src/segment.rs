@@ -83,6 +83,12 @@ pub fn encode(rows: &[&Row], zstd_level: i32) -> Result<Vec<u8>> {
     for column in ["stream_id", "timestamp", "ingestion_time", "seq"] {
         props = props.set_column_encoding(ColumnPath::from(column), Encoding::DELTA_BINARY_PACKED);
     }
+    // Lengths apart from the bytes: zstd then sees the messages back to back, as it would
+    // the raw text, instead of broken by a 4-byte length before each.
+    props = props.set_column_encoding(
+        ColumnPath::from("message"),
+        Encoding::DELTA_LENGTH_BYTE_ARRAY,
+    );
     let props = props
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
         .set_statistics_enabled(EnabledStatistics::Chunk)

@@ -31,7 +31,7 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = 300)]
     flush_interval_secs: u64,
     /// Memory budget for unflushed events, in MiB; writers wait beyond it.
-    #[arg(long, default_value_t = 256)]
+    #[arg(long, default_value_t = 128)]
     memtable_mib: usize,
 }
 
@@ -77,7 +77,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     tracing::info!("stopping: flushing events to segments");
-    background.abort();
+    store.stop_background();
+    let _ = background.await;
     store.shutdown().await?;
     Ok(())
 }
