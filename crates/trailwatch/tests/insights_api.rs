@@ -327,7 +327,10 @@ async fn the_query_command_prints_tables_json_and_csv() {
     assert_eq!(stdout, "level,n\nERROR,5\nINFO,15\n");
     let (ok, stdout, _) = run(&["fields level, latency | filter latency >= 180"]);
     assert!(ok);
-    assert_eq!(stdout, "level  latency\n-----  -------\nINFO   190\nINFO   180\n");
+    assert_eq!(
+        stdout,
+        "level  latency\n-----  -------\nINFO   190\nINFO   180\n"
+    );
     let (ok, _, stderr) = run(&["stats count( by"]);
     assert!(!ok);
     assert!(
