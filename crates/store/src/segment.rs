@@ -1,4 +1,5 @@
-//! Parquet segments: one file per log group and hour per flush, sorted by time, zstd.
+//! Parquet segments: one file per log group and hour per flush, sorted by stream and
+//! time, zstd.
 //!
 //! Columns: `stream_id` (Int64), `stream` (Utf8, dictionary-encoded), `timestamp`,
 //! `ingestion_time` (Int64 epoch ms), `seq` (UInt64), `message` (Utf8). Row groups carry
@@ -71,7 +72,7 @@ pub fn to_batch(rows: &[&Row]) -> Result<RecordBatch> {
     Ok(RecordBatch::try_new(SCHEMA.clone(), columns)?)
 }
 
-/// Encodes rows (already sorted by time) as a Parquet file.
+/// Encodes rows (already in file order) as a Parquet file.
 pub fn encode(rows: &[&Row], zstd_level: i32) -> Result<Vec<u8>> {
     let batch = to_batch(rows)?;
     // Messages are mostly distinct, so a dictionary only costs; the integer columns rise
@@ -83,12 +84,7 @@ pub fn encode(rows: &[&Row], zstd_level: i32) -> Result<Vec<u8>> {
     for column in ["stream_id", "timestamp", "ingestion_time", "seq"] {
         props = props.set_column_encoding(ColumnPath::from(column), Encoding::DELTA_BINARY_PACKED);
     }
-    // Lengths apart from the bytes: zstd then sees the messages back to back, as it would
-    // the raw text, instead of broken by a 4-byte length before each.
-    props = props.set_column_encoding(
-        ColumnPath::from("message"),
-        Encoding::DELTA_LENGTH_BYTE_ARRAY,
-    );
+
     let props = props
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
         .set_statistics_enabled(EnabledStatistics::Chunk)

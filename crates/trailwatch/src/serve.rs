@@ -30,6 +30,10 @@ pub struct ServeArgs {
     /// Flush memtables to segments at least this often, in seconds.
     #[arg(long, default_value_t = 300)]
     flush_interval_secs: u64,
+    /// zstd level of segment files. 6 stores less than `zstd -3` of the raw text; 3 is
+    /// about 8% larger but leaves more CPU for ingest.
+    #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(i32).range(1..=22))]
+    zstd_level: i32,
     /// Memory budget for unflushed events, in MiB; writers wait beyond it.
     #[arg(long, default_value_t = 128)]
     memtable_mib: usize,
@@ -49,6 +53,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     opts.flush_interval = Duration::from_secs(args.flush_interval_secs.max(1));
     opts.max_memtable_bytes = args.memtable_mib.max(8) << 20;
     opts.flush_bytes = (opts.max_memtable_bytes / 4).max(4 << 20);
+    opts.zstd_level = args.zstd_level;
     let store = Store::open(opts)
         .with_context(|| format!("cannot open the data directory {}", args.data_dir.display()))?;
     let listener = tokio::net::TcpListener::bind(&args.listen)

@@ -157,15 +157,21 @@ impl Planner<'_> {
                     let e = self.value(&key.expr)?;
                     let ascending = key.order != Some(SortOrder::Descending);
                     // Text that holds numbers sorts by value (`latency` 80 before 160),
-                    // and the rest by text after them.
+                    // and the rest by text after them. The text key is written so it is
+                    // null for numbers: DataFusion treats a plain second key `e` after
+                    // `try_cast(e)` as implied by the first and drops it.
                     if self.type_of(&e) == DataType::Utf8 {
-                        sort.push(SortExpr::new(
-                            try_cast(e.clone(), DataType::Float64),
-                            ascending,
-                            false,
+                        let number = try_cast(e.clone(), DataType::Float64);
+                        let text_only = DfExpr::Case(datafusion::logical_expr::Case::new(
+                            None,
+                            vec![(Box::new(number.clone().is_null()), Box::new(e))],
+                            None,
                         ));
+                        sort.push(SortExpr::new(number, ascending, false));
+                        sort.push(SortExpr::new(text_only, ascending, !ascending));
+                    } else {
+                        sort.push(SortExpr::new(e, ascending, !ascending));
                     }
-                    sort.push(SortExpr::new(e, ascending, !ascending));
                 }
                 self.sorted = true;
                 self.apply(span, |b| b.sort(sort))
