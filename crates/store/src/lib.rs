@@ -522,8 +522,13 @@ impl Store {
     }
 }
 
-/// Sorts one group's live rows by time and encodes one Parquet file per hour; paths are
-/// left for the caller to fill in.
+/// Rows of one segment file at most, by message bytes: big enough to compress well,
+/// small enough that a flush splits into pieces the cores can encode side by side.
+const SEGMENT_CHUNK_BYTES: usize = 12 << 20;
+
+/// Sorts one group's live rows by stream and time and encodes them as Parquet files, one
+/// or more per hour, on as many threads as there are cores; paths are left for the
+/// caller to fill in.
 fn encode_group(
     table: &Memtable,
     group_id: i64,
@@ -540,26 +545,70 @@ fn encode_group(
             .or_default()
             .push(r);
     }
-    let mut out = Vec::with_capacity(by_hour.len());
+    let mut chunks: Vec<(i64, Vec<&Row>)> = Vec::new();
     for (hour, mut rows) in by_hour {
         // Each stream's rows together, in time order: a stream's lines resemble each
         // other far more than lines of the same second do, so they compress better, and
         // a one-stream read touches one run of the file.
         rows.sort_by_key(|r| (r.stream_id, r.timestamp, r.seq));
-        let data = segment::encode(&rows, zstd_level)?;
-        let segment = NewSegment {
-            group_id,
-            path: String::new(),
-            hour,
-            min_ts: rows.iter().map(|r| r.timestamp).min().unwrap_or(0),
-            max_ts: rows.iter().map(|r| r.timestamp).max().unwrap_or(0),
-            max_seq: rows.iter().map(|r| r.seq).max().unwrap_or(0),
-            rows: rows.len() as i64,
-            bytes: data.len() as i64,
-        };
-        out.push((segment, data));
+        let mut chunk = Vec::new();
+        let mut bytes = 0;
+        for r in rows {
+            bytes += r.message.len();
+            chunk.push(r);
+            if bytes >= SEGMENT_CHUNK_BYTES {
+                chunks.push((hour, std::mem::take(&mut chunk)));
+                bytes = 0;
+            }
+        }
+        if !chunk.is_empty() {
+            chunks.push((hour, chunk));
+        }
     }
-    Ok(out)
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(chunks.len());
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let encoded: Vec<Result<Vec<(usize, NewSegment, Vec<u8>)>>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some((hour, rows)) = chunks.get(i) else {
+                            return Ok(done);
+                        };
+                        let data = segment::encode(rows, zstd_level)?;
+                        let segment = NewSegment {
+                            group_id,
+                            path: String::new(),
+                            hour: *hour,
+                            min_ts: rows.iter().map(|r| r.timestamp).min().unwrap_or(0),
+                            max_ts: rows.iter().map(|r| r.timestamp).max().unwrap_or(0),
+                            max_seq: rows.iter().map(|r| r.seq).max().unwrap_or(0),
+                            rows: rows.len() as i64,
+                            bytes: data.len() as i64,
+                        };
+                        done.push((i, segment, data));
+                    }
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(StoreError::Corrupt("segment encoder panicked".into())))
+            })
+            .collect()
+    });
+    let mut out = Vec::new();
+    for part in encoded {
+        out.extend(part?);
+    }
+    out.sort_by_key(|(i, _, _)| *i);
+    Ok(out.into_iter().map(|(_, s, d)| (s, d)).collect())
 }
 
 fn paths_of(segments: &[SegmentRow]) -> Vec<String> {
