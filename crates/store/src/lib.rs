@@ -522,6 +522,9 @@ impl Store {
     }
 }
 
+/// A chunk's position in the flush, its catalog row and its file bytes.
+type EncodedChunk = (usize, NewSegment, Vec<u8>);
+
 /// Rows of one segment file at most, by message bytes: big enough to compress well,
 /// small enough that a flush splits into pieces the cores can encode side by side.
 const SEGMENT_CHUNK_BYTES: usize = 12 << 20;
@@ -569,7 +572,7 @@ fn encode_group(
         .map_or(1, |n| n.get())
         .min(chunks.len());
     let next = std::sync::atomic::AtomicUsize::new(0);
-    let encoded: Vec<Result<Vec<(usize, NewSegment, Vec<u8>)>>> = std::thread::scope(|scope| {
+    let encoded: Vec<Result<Vec<EncodedChunk>>> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..workers)
             .map(|_| {
                 scope.spawn(|| {
