@@ -226,3 +226,425 @@ async fn malformed_queries_say_where() {
     );
     assert!(err.to_string().contains("line 1"), "{err}");
 }
+
+/// A group `net` with VPC flow log lines (stream `vpc`), JSON events (`json`) and one
+/// event for the string, date and geography functions (`misc`).
+async fn net_fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(StoreOptions::new(dir.path())).unwrap();
+    let scope = Scope::new("123456789012", "us-east-1");
+    let id = store
+        .catalog()
+        .create_group(&scope, "net", 0, &NewGroup::default())
+        .unwrap();
+    let group = store.catalog().group(&scope, "net").unwrap();
+    let streams: [(&str, &[(i64, &str)]); 3] = [
+        (
+            "vpc",
+            &[
+                (
+                    0,
+                    "2 123456789012 eni-1 10.0.1.5 8.8.8.8 49152 443 6 10 840 1700000000 1700000060 ACCEPT OK",
+                ),
+                (
+                    60_000,
+                    "2 123456789012 eni-1 203.0.113.12 10.0.1.5 20641 22 6 20 4249 1700000060 1700000120 REJECT OK",
+                ),
+                (
+                    120_000,
+                    "2 123456789012 eni-1 2606:4700::1111 fd00::1 5000 53 17 1 80 1700000120 1700000180 ACCEPT OK",
+                ),
+                (
+                    180_000,
+                    "2 123456789012 eni-1 - - - - - - - 1700000180 1700000240 - NODATA",
+                ),
+            ],
+        ),
+        (
+            "json",
+            &[
+                (
+                    300_000,
+                    r#"{"user": {"name": "ana", "roles": [{"role": "admin"}, {"role": "dev"}], "special.key": "dotted"}, "tags": ["web", "prod"], "events": [{"name": "exception"}, {"name": "user action"}]}"#,
+                ),
+                (
+                    360_000,
+                    r#"{"user": {"name": "bo", "roles": []}, "tags": ["dev"], "events": {"name": "single"}}"#,
+                ),
+                (
+                    420_000,
+                    r#"{"user": {"name": "cy"}, "tags": "solo", "events": []}"#,
+                ),
+            ],
+        ),
+        (
+            "misc",
+            &[(
+                480_000,
+                r#"{"q": "a b&c=d", "enc": "a%20b+c", "b64": "aGVsbG8=", "bad64": "@@", "hex": "4869", "num": "12.5", "word": "abc", "csv": "x,y,,z", "ts": "14/Nov/2023:17:13:20 -0500", "code": "ff", "n": 255, "lat1": 48.8566, "lon1": 2.3522, "lat2": 51.5074, "lon2": -0.1278}"#,
+            )],
+        ),
+    ];
+    for (name, lines) in streams {
+        store.catalog().create_stream(id, name, 0).unwrap();
+        let stream = store.catalog().stream(id, name).unwrap();
+        let events = lines
+            .iter()
+            .map(|(t, m)| InputEvent {
+                timestamp: T0 + t,
+                message: m.to_string(),
+            })
+            .collect();
+        store.put_events(&group, &stream, events).await.unwrap();
+    }
+    Fixture {
+        _dir: dir,
+        store,
+        group,
+    }
+}
+
+const VPC: &str = r#"filter @logStream = "vpc" | parse @message "* * * * * * * * * * * * * *" as version, accountId, interfaceId, srcAddr, dstAddr, srcPort, dstPort, protocol, packets, bytes, startTime, endTime, action, logStatus"#;
+
+#[tokio::test]
+async fn ip_functions_on_vpc_flow_logs() {
+    let f = net_fixture().await;
+    let got = rows(
+        &f,
+        &format!(
+            "{VPC} | fields srcAddr, isValidIp(srcAddr) as ip, isValidIpV4(srcAddr) as v4, \
+             isValidIpV6(srcAddr) as v6, isPrivateIP(srcAddr) as private, \
+             isPublicIP(srcAddr) as public, isReservedIP(dstAddr) as reserved, \
+             ipv4ToNumber(srcAddr) as n | sort @timestamp asc"
+        ),
+    )
+    .await;
+    assert_eq!(
+        got,
+        vec![
+            row(&[
+                ("srcAddr", "10.0.1.5"),
+                ("ip", "1"),
+                ("v4", "1"),
+                ("v6", "0"),
+                ("private", "1"),
+                ("public", "0"),
+                ("reserved", "0"),
+                ("n", "167772421"),
+            ]),
+            // 203.0.113.0/24 is for documentation, so neither private nor public.
+            row(&[
+                ("srcAddr", "203.0.113.12"),
+                ("ip", "1"),
+                ("v4", "1"),
+                ("v6", "0"),
+                ("private", "0"),
+                ("public", "0"),
+                ("reserved", "1"),
+                ("n", "3405803788"),
+            ]),
+            row(&[
+                ("srcAddr", "2606:4700::1111"),
+                ("ip", "1"),
+                ("v4", "0"),
+                ("v6", "1"),
+                ("private", "0"),
+                ("public", "1"),
+                ("reserved", "1"),
+            ]),
+            row(&[
+                ("srcAddr", "-"),
+                ("ip", "0"),
+                ("v4", "0"),
+                ("v6", "0"),
+                ("private", "0"),
+                ("public", "0"),
+                ("reserved", "0"),
+            ]),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn subnet_filters() {
+    let f = net_fixture().await;
+    let got = rows(
+        &f,
+        &format!(
+            r#"{VPC} | filter isIpInSubnet(srcAddr, "10.0.0.0/8") or isIpInSubnet(dstAddr, "10.0.0.0/8") | display srcAddr, dstAddr, action"#
+        ),
+    )
+    .await;
+    assert_eq!(
+        got,
+        vec![
+            row(&[
+                ("srcAddr", "203.0.113.12"),
+                ("dstAddr", "10.0.1.5"),
+                ("action", "REJECT")
+            ]),
+            row(&[
+                ("srcAddr", "10.0.1.5"),
+                ("dstAddr", "8.8.8.8"),
+                ("action", "ACCEPT")
+            ]),
+        ]
+    );
+    let got = rows(
+        &f,
+        &format!(
+            r#"{VPC} | stats sum(isIpv4InSubnet(srcAddr, "203.0.113.0/24")) as v4, sum(isIpv6InSubnet(srcAddr, "2606:4700::/32")) as v6, sum(isIpv4InSubnet(srcAddr, "2606:4700::/32")) as mixed, sum(isIpInSubnet(srcAddr, "0.0.0.0/0")) as any4"#
+        ),
+    )
+    .await;
+    assert_eq!(
+        got,
+        vec![row(&[
+            ("v4", "1"),
+            ("v6", "1"),
+            ("mixed", "0"),
+            ("any4", "2")
+        ])]
+    );
+}
+
+#[tokio::test]
+async fn map_and_list_access() {
+    let f = net_fixture().await;
+    let got = rows(
+        &f,
+        r#"filter @logStream = "json" | fields jsonParse(@message) as j
+           | display j.user.name, j.user.roles[0].role as role, j.tags[1] as second,
+             j.user.`special.key` as special, jsonParse(@message).tags[0] as first,
+             j.user.roles as roles
+           | sort @timestamp asc"#,
+    )
+    .await;
+    assert_eq!(
+        got,
+        vec![
+            row(&[
+                ("j.user.name", "ana"),
+                ("role", "admin"),
+                ("second", "prod"),
+                ("special", "dotted"),
+                ("first", "web"),
+                ("roles", r#"[{"role":"admin"},{"role":"dev"}]"#),
+            ]),
+            row(&[("j.user.name", "bo"), ("first", "dev"), ("roles", "[]")]),
+            // `tags` is a string here: indexing it gives nothing.
+            row(&[("j.user.name", "cy")]),
+        ]
+    );
+    // A map shows as compact JSON with its keys in their original order.
+    let got = rows(
+        &f,
+        r#"filter @logStream = "json" and @message like "cy" | fields jsonParse(@message) as j | display j"#,
+    )
+    .await;
+    assert_eq!(
+        got,
+        vec![row(&[(
+            "j",
+            r#"{"user":{"name":"cy"},"tags":"solo","events":[]}"#
+        )])]
+    );
+}
+
+#[tokio::test]
+async fn json_functions() {
+    let f = net_fixture().await;
+    let got = rows(
+        &f,
+        r#"filter @logStream = "json" | fields jsonParse(@message) as j
+           | display jsonStringify(j.user) as user, jsonArraySize(j.tags) as size,
+             jsonArrayContains(j.tags, "prod") as prod, jsonArrayContains(j.tags, "Prod") as Prod,
+             jsonArrayContains(@logStream, "json") as invalid
+           | sort @timestamp asc"#,
+    )
+    .await;
+    assert_eq!(
+        got,
+        vec![
+            row(&[
+                (
+                    "user",
+                    r#"{"name":"ana","roles":[{"role":"admin"},{"role":"dev"}],"special.key":"dotted"}"#
+                ),
+                ("size", "2"),
+                ("prod", "1"),
+                ("Prod", "0"),
+                ("invalid", "0"),
+            ]),
+            row(&[
+                ("user", r#"{"name":"bo","roles":[]}"#),
+                ("size", "1"),
+                ("prod", "0"),
+                ("Prod", "0"),
+                ("invalid", "0"),
+            ]),
+            row(&[
+                ("user", r#"{"name":"cy"}"#),
+                ("prod", "0"),
+                ("Prod", "0"),
+                ("invalid", "0"),
+            ]),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn unnest_lists_maps_and_splits() {
+    let f = net_fixture().await;
+    // The documented example: newest event first, each one's elements in list order; a
+    // map counts as a list of one, and an empty list yields no row.
+    let got = rows(
+        &f,
+        r#"filter @logStream = "json" | fields jsonParse(@message) as json_message
+           | unnest json_message.events into event | display event.name"#,
+    )
+    .await;
+    assert_eq!(
+        got,
+        vec![
+            row(&[("event.name", "single")]),
+            row(&[("event.name", "exception")]),
+            row(&[("event.name", "user action")]),
+        ]
+    );
+    // A sort before `unnest` holds after it, elements still in list order.
+    let got = rows(
+        &f,
+        r#"filter @logStream = "json" | fields jsonParse(@message) as json_message
+           | sort @timestamp asc | unnest json_message.events into event
+           | display event.name"#,
+    )
+    .await;
+    assert_eq!(
+        got,
+        vec![
+            row(&[("event.name", "exception")]),
+            row(&[("event.name", "user action")]),
+            row(&[("event.name", "single")]),
+        ]
+    );
+    let got = rows(
+        &f,
+        r#"filter @logStream = "json" | fields jsonParse(@message) as js
+           | unnest js.tags into tag | stats count(*) as n by tag | sort tag"#,
+    )
+    .await;
+    assert_eq!(
+        got,
+        vec![
+            row(&[("tag", "dev"), ("n", "1")]),
+            row(&[("tag", "prod"), ("n", "1")]),
+            row(&[("tag", "solo"), ("n", "1")]),
+            row(&[("tag", "web"), ("n", "1")]),
+        ]
+    );
+    let got = rows(
+        &f,
+        r#"filter @logStream = "json" | fields jsonParse(@message) as js
+           | unnest js.user.roles into r | filter r.role = "dev" | display js.user.name, r"#,
+    )
+    .await;
+    assert_eq!(
+        got,
+        vec![row(&[("js.user.name", "ana"), ("r", r#"{"role":"dev"}"#)])]
+    );
+    let got = rows(
+        &f,
+        &format!(r#"{VPC} | filter action = "ACCEPT" | unnest split(dstAddr, ":") into part | display part"#),
+    )
+    .await;
+    assert_eq!(
+        got,
+        vec![
+            row(&[("part", "fd00")]),
+            row(&[("part", "")]),
+            row(&[("part", "1")]),
+            row(&[("part", "8.8.8.8")]),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn string_functions() {
+    let f = net_fixture().await;
+    let got = rows(
+        &f,
+        r#"filter @logStream = "misc"
+           | display isNumeric(num) as a, isNumeric(word) as b, urlencode(q) as ue,
+             urldecode(enc) as ud, base64encode(word) as be, base64decode(b64) as bd,
+             base64decode(bad64) as bad, hexToAscii(hex) as ha, hexToDec(code) as hd,
+             decToHex(n) as dh, split(csv, ",") as parts, split(csv, ",")[3] as last,
+             jsonArraySize(split(csv, ",")) as count"#,
+    )
+    .await;
+    assert_eq!(
+        got,
+        vec![row(&[
+            ("a", "1"),
+            ("b", "0"),
+            ("ue", "a%20b%26c%3Dd"),
+            ("ud", "a b c"),
+            ("be", "YWJj"),
+            ("bd", "hello"),
+            ("ha", "Hi"),
+            ("hd", "255"),
+            ("dh", "0xff"),
+            ("parts", "[x, y, , z]"),
+            ("last", "z"),
+            ("count", "4"),
+        ])]
+    );
+}
+
+#[tokio::test]
+async fn date_and_geography_functions() {
+    let f = net_fixture().await;
+    let got = rows(
+        &f,
+        r#"filter @logStream = "misc"
+           | fields parseDate(ts, "dd/MMM/yyyy:HH:mm:ss Z") as ms
+           | display ms, fromMillis(ms) as t,
+             formatDate(@timestamp, "%Y-%m-%dT%H:%M:%S%.3f%:z", "Asia/Tokyo") as tokyo,
+             strftime(@timestamp, "%d/%m/%Y %H:%M") as utc,
+             round(haversine(lat1, lon1, lat2, lon2), 1) as km"#,
+    )
+    .await;
+    assert_eq!(
+        got,
+        vec![row(&[
+            ("ms", "1700000000000"),
+            ("t", "2023-11-14 22:13:20.000"),
+            ("tokyo", "2023-11-15T07:21:20.000+09:00"),
+            ("utc", "14/11/2023 22:21"),
+            ("km", "343.6"),
+        ])]
+    );
+    for bad in [
+        r#"fields parseDate(ts, "yyyy VV")"#,
+        r#"fields parseDate(ts, "yyyy", "Mars/Base")"#,
+        r#"fields formatDate(@timestamp, "%Q")"#,
+        r#"fields parseDate(ts, ts)"#,
+    ] {
+        let err = run(
+            &f.store,
+            QueryRequest {
+                text: bad,
+                groups: std::slice::from_ref(&f.group),
+                start_ms: T0,
+                end_ms: T0 + 3_600_000,
+                limit: 10,
+            },
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            matches!(err, query::engine::QueryError::Malformed(_)),
+            "{bad}: {err}"
+        );
+    }
+}

@@ -13,6 +13,7 @@ mod lexer;
 mod parser;
 pub mod plan;
 mod print;
+mod udf;
 
 pub use ast::{
     BinaryOp, Command, Expr, LikePattern, LogGroupClass, ParsePattern, Period, PeriodUnit,

@@ -11,9 +11,10 @@ use super::ast::{
     Regex as AstRegex, SortOrder, Span, UnaryOp,
 };
 use super::functions::Function;
+use super::udf::{self, Op};
 use crate::table::{LOG, LOG_STREAM, MESSAGE, TIMESTAMP};
 use datafusion::arrow::datatypes::DataType;
-use datafusion::common::{DFSchemaRef, ScalarValue};
+use datafusion::common::{Column, DFSchemaRef, ScalarValue, UnnestOptions};
 use datafusion::functions::expr_fn as f;
 use datafusion::functions_aggregate::expr_fn as agg;
 use datafusion::logical_expr::Operator;
@@ -55,6 +56,12 @@ struct Planner<'a> {
     display: Option<Vec<String>>,
     aggregated: bool,
     sorted: bool,
+    /// The keys of the last sort, which `unnest` applies again: DataFusion drops a sort
+    /// that only an unnest follows, as an unnest does not promise to keep row order.
+    order: Vec<SortExpr>,
+    /// Hidden columns holding each `unnest`'s element positions, to keep the elements
+    /// of one event in list order.
+    positions: Vec<String>,
     stats_count: usize,
 }
 
@@ -81,6 +88,8 @@ pub fn plan(query: &Query, scan: LogicalPlan, ctx: &Context<'_>) -> PlanResult<P
         display: None,
         aggregated: false,
         sorted: false,
+        order: Vec::new(),
+        positions: Vec::new(),
         stats_count: 0,
     };
     let mut limit = ctx.limit;
@@ -127,7 +136,10 @@ impl Planner<'_> {
             return Ok(());
         }
         self.sorted = true;
-        self.apply(span, |b| b.sort(vec![ident(TIMESTAMP).sort(false, false)]))
+        let mut keys = vec![ident(TIMESTAMP).sort(false, false)];
+        keys.extend(self.positions.iter().map(|p| ident(p).sort(true, false)));
+        self.order = keys.clone();
+        self.apply(span, |b| b.sort(keys))
     }
 
     fn command(&mut self, command: &Command, span: Span) -> PlanResult<()> {
@@ -174,6 +186,7 @@ impl Planner<'_> {
                     }
                 }
                 self.sorted = true;
+                self.order = sort.clone();
                 self.apply(span, |b| b.sort(sort))
             }
             Command::Parse {
@@ -196,11 +209,7 @@ impl Planner<'_> {
                 self.apply(span, |b| b.distinct_on(on, all, None))
             }
             Command::Limit(_) => Ok(()),
-            Command::Unnest { .. } => Err(ParseError::new(
-                self.ctx.text,
-                span,
-                "The unnest command is not supported yet",
-            )),
+            Command::Unnest { field, into } => self.unnest(field, into, span),
             Command::Pattern(_) => Err(ParseError::new(
                 self.ctx.text,
                 span,
@@ -297,6 +306,59 @@ impl Planner<'_> {
             exprs.push(element.alias(name));
         }
         self.apply(span, |b| b.project(exprs))
+    }
+
+    /// `unnest field into name`: a row for each element of a `split` list or a JSON
+    /// array, any other value counting as a list of one. A missing value or an empty
+    /// list has no elements, so its row goes.
+    fn unnest(&mut self, field: &Expr, into: &str, span: Span) -> PlanResult<()> {
+        let v = self.value(field)?;
+        let list = match self.type_of(&v) {
+            DataType::List(_) => v,
+            _ => udf::call(Op::JsonElements, vec![self.as_text(v)]),
+        };
+        let position = format!("@unnest{}", self.positions.len());
+        let keep = |planner: &Self| -> Vec<DfExpr> {
+            planner
+                .schema()
+                .fields()
+                .iter()
+                .filter(|f| f.name() != into)
+                .map(|f| ident(f.name()))
+                .collect()
+        };
+        let mut exprs = keep(self);
+        exprs.push(list.alias(into));
+        self.apply(span, |b| b.project(exprs))?;
+        // Unnested side by side, the list and 0, 1, 2... give each element its position.
+        let mut exprs = keep(self);
+        exprs.push(ident(into));
+        let count = cast(
+            datafusion::functions_nested::expr_fn::cardinality(ident(into)),
+            DataType::Int64,
+        );
+        exprs.push(
+            datafusion::functions_nested::expr_fn::range(lit(0i64), count, lit(1i64))
+                .alias(&position),
+        );
+        let columns = vec![
+            Column::new_unqualified(into),
+            Column::new_unqualified(&position),
+        ];
+        let options = UnnestOptions::new().with_preserve_nulls(false);
+        self.apply(span, |b| {
+            b.project(exprs)?
+                .unnest_columns_with_options(columns, options)
+        })?;
+        let order_position = ident(&position).sort(true, false);
+        self.positions.push(position);
+        if self.sorted {
+            let mut keys = std::mem::take(&mut self.order);
+            keys.push(order_position);
+            self.order = keys.clone();
+            self.apply(span, |b| b.sort(keys))?;
+        }
+        Ok(())
     }
 
     fn stats(
@@ -488,19 +550,136 @@ impl Planner<'_> {
         if self.has_column(name) {
             return ident(name);
         }
+        if let Some(member) = self.column_member(name) {
+            return member;
+        }
         // A discovered field: a path into a JSON message, dots for members and
         // numbers for array elements.
         let mut args = vec![ident(MESSAGE)];
-        for part in name.split('.') {
-            match part.parse::<i64>() {
-                Ok(i) => args.push(lit(i)),
-                Err(_) => args.push(lit(part)),
+        args.extend(name.split('.').map(path_key));
+        json_as_text(args)
+    }
+
+    /// `m.a.b` where a text field `m` exists (say `jsonParse(@message) as m`, or what
+    /// `unnest` filled): a path into its JSON. The parser joins backticked keys with
+    /// dots, so `` m.`a.b` `` arrives as `m.a.b` too; see [`key_paths`].
+    fn column_member(&self, name: &str) -> Option<DfExpr> {
+        let segments: Vec<&str> = name.split('.').collect();
+        (1..segments.len()).rev().find_map(|n| {
+            let column = segments[..n].join(".");
+            if !self.has_column(&column) || self.type_of(&ident(&column)) != DataType::Utf8 {
+                return None;
             }
+            let mut candidates: Vec<DfExpr> = key_paths(&segments[n..])
+                .into_iter()
+                .map(|keys| {
+                    let mut args = vec![ident(&column)];
+                    args.extend(keys.iter().map(|k| path_key(k)));
+                    json_as_text(args)
+                })
+                .collect();
+            Some(if candidates.len() == 1 {
+                candidates.remove(0)
+            } else {
+                f::coalesce(candidates)
+            })
+        })
+    }
+
+    /// `list[i]`, counting from 0: an element of a `split` list or of a JSON array.
+    fn index(&self, list: &Expr, index: &Expr) -> PlanResult<DfExpr> {
+        let v = self.value(list)?;
+        let literal = match index {
+            Expr::Integer(i) => Some(*i),
+            Expr::Unary {
+                op: UnaryOp::Neg,
+                expr,
+            } => match **expr {
+                Expr::Integer(i) => i.checked_neg(),
+                _ => None,
+            },
+            _ => None,
+        };
+        if matches!(self.type_of(&v), DataType::List(_)) {
+            // `array_element` counts from 1, and from the end when negative.
+            let position = match literal {
+                Some(i) if i >= 0 => lit(i.saturating_add(1)),
+                Some(i) => lit(i),
+                None => {
+                    let i = try_cast(self.number(index)?, DataType::Int64);
+                    DfExpr::Case(datafusion::logical_expr::Case::new(
+                        None,
+                        vec![(
+                            Box::new(i.clone().gt_eq(lit(0i64))),
+                            Box::new(binary_expr(i.clone(), Operator::Plus, lit(1i64))),
+                        )],
+                        Some(Box::new(i)),
+                    ))
+                }
+            };
+            return Ok(datafusion::functions_nested::expr_fn::array_element(
+                v, position,
+            ));
         }
-        DfExpr::ScalarFunction(ScalarFunction::new_udf(
-            datafusion_functions_json::udfs::json_as_text_udf(),
-            args,
-        ))
+        let key = match literal {
+            Some(i) => lit(i),
+            None => try_cast(self.number(index)?, DataType::Int64),
+        };
+        Ok(json_step(self.as_text(v), key))
+    }
+
+    /// `value.key` on something other than a plain field, e.g. `jsonParse(m).a`.
+    fn member(&self, map: &Expr, key: &str) -> PlanResult<DfExpr> {
+        let v = self.value(map)?;
+        if matches!(self.type_of(&v), DataType::List(_)) {
+            return Ok(lit(ScalarValue::Utf8(None)));
+        }
+        Ok(json_step(self.as_text(v), lit(key)))
+    }
+
+    /// A translated value as text.
+    fn as_text(&self, v: DfExpr) -> DfExpr {
+        match self.type_of(&v) {
+            DataType::Utf8 => v,
+            _ => cast(v, DataType::Utf8),
+        }
+    }
+
+    /// A JSON function's argument: JSON text, a `split` list written as a JSON array.
+    fn json_arg(&self, e: Option<&Expr>) -> PlanResult<DfExpr> {
+        let Some(e) = e else {
+            return Ok(lit(ScalarValue::Utf8(None)));
+        };
+        let v = self.value(e)?;
+        Ok(match self.type_of(&v) {
+            DataType::List(_) => udf::call(Op::ListToJson, vec![v]),
+            _ => self.as_text(v),
+        })
+    }
+
+    /// An argument that must be written as a string, such as a date pattern.
+    fn literal_text(&self, e: Option<&Expr>, span: Span, what: &str) -> PlanResult<String> {
+        match e {
+            Some(Expr::String(s)) => Ok(s.clone()),
+            _ => Err(ParseError::new(
+                self.ctx.text,
+                span,
+                format!("{what} must be a string"),
+            )),
+        }
+    }
+
+    /// The optional time zone of `parseDate`/`formatDate`; a written one is checked now.
+    fn zone(&self, e: Option<&Expr>, span: Span) -> PlanResult<DfExpr> {
+        match e {
+            None => Ok(lit(ScalarValue::Utf8(None))),
+            Some(Expr::String(s)) if udf::Zone::parse(s).is_none() => Err(ParseError::new(
+                self.ctx.text,
+                span,
+                format!("Unknown time zone '{s}'"),
+            )),
+            Some(e) => self.text(e),
+        }
     }
 
     /// Translates an expression as a value.
@@ -589,13 +768,8 @@ impl Planner<'_> {
                     .collect::<PlanResult<Vec<_>>>()?;
                 self.scalar_call(*function, translated, args, *span)?
             }
-            Expr::Index { .. } | Expr::Member { .. } => {
-                return Err(ParseError::new(
-                    self.ctx.text,
-                    Span::default(),
-                    "Map and list access is not supported yet",
-                ));
-            }
+            Expr::Index { expr, index } => self.index(expr, index)?,
+            Expr::Member { expr, key } => self.member(expr, key)?,
         })
     }
 
@@ -794,11 +968,59 @@ impl Planner<'_> {
             Function::Md5 => f::md5(txt(0)?),
             Function::Sha256 => f::encode(f::sha256(txt(0)?), lit("hex")),
             Function::RegexReplace => f::regexp_replace(txt(0)?, txt(1)?, txt(2)?, Some(lit("g"))),
+            Function::IsValidIp => udf::call(Op::IsValidIp, vec![txt(0)?]),
+            Function::IsValidIpV4 => udf::call(Op::IsValidIpV4, vec![txt(0)?]),
+            Function::IsValidIpV6 => udf::call(Op::IsValidIpV6, vec![txt(0)?]),
+            Function::IsIpInSubnet => udf::call(Op::IsIpInSubnet, vec![txt(0)?, txt(1)?]),
+            Function::IsIpv4InSubnet => udf::call(Op::IsIpv4InSubnet, vec![txt(0)?, txt(1)?]),
+            Function::IsIpv6InSubnet => udf::call(Op::IsIpv6InSubnet, vec![txt(0)?, txt(1)?]),
+            Function::Ipv4ToNumber => udf::call(Op::Ipv4ToNumber, vec![txt(0)?]),
+            Function::IsPrivateIp => udf::call(Op::IsPrivateIp, vec![txt(0)?]),
+            Function::IsPublicIp => udf::call(Op::IsPublicIp, vec![txt(0)?]),
+            Function::IsReservedIp => udf::call(Op::IsReservedIp, vec![txt(0)?]),
+            Function::IsNumeric => udf::call(Op::IsNumeric, vec![txt(0)?]),
+            Function::UrlEncode => udf::call(Op::UrlEncode, vec![txt(0)?]),
+            Function::UrlDecode => udf::call(Op::UrlDecode, vec![txt(0)?]),
+            Function::Base64Encode => udf::call(Op::Base64Encode, vec![txt(0)?]),
+            Function::Base64Decode => udf::call(Op::Base64Decode, vec![txt(0)?]),
+            Function::Split => udf::call(Op::Split, vec![txt(0)?, txt(1)?]),
+            Function::HexToAscii => udf::call(Op::HexToAscii, vec![txt(0)?]),
+            Function::HexToDec => udf::call(Op::HexToDec, vec![txt(0)?]),
+            Function::DecToHex => udf::call(Op::DecToHex, vec![num(0)?]),
+            Function::JsonParse => udf::call(Op::JsonParse, vec![self.json_arg(raw.first())?]),
+            Function::JsonStringify => {
+                udf::call(Op::JsonStringify, vec![self.json_arg(raw.first())?])
+            }
+            Function::JsonArraySize => {
+                udf::call(Op::JsonArraySize, vec![self.json_arg(raw.first())?])
+            }
+            Function::JsonArrayContains => udf::call(
+                Op::JsonArrayContains,
+                vec![self.json_arg(raw.first())?, txt(1)?],
+            ),
+            Function::ParseDate => {
+                let pattern = self.literal_text(raw.get(1), span, "The parseDate pattern")?;
+                let format = udf::java_pattern_to_strftime(&pattern)
+                    .map_err(|e| ParseError::new(self.ctx.text, span, e))?;
+                let zone = self.zone(raw.get(2), span)?;
+                udf::call(Op::ParseDate, vec![txt(0)?, lit(format), zone])
+            }
+            Function::FormatDate | Function::Strftime => {
+                let format = self.literal_text(raw.get(1), span, "The date format")?;
+                udf::check_strftime(&format)
+                    .map_err(|e| ParseError::new(self.ctx.text, span, e))?;
+                let zone = self.zone(raw.get(2), span)?;
+                udf::call(Op::FormatDate, vec![num(0)?, lit(format), zone])
+            }
+            Function::Haversine => udf::call(
+                Op::Haversine,
+                (0..4).map(num).collect::<PlanResult<Vec<_>>>()?,
+            ),
             other => {
                 return Err(ParseError::new(
                     self.ctx.text,
                     span,
-                    format!("The function {} is not supported yet", other.name()),
+                    format!("{} is not a scalar function", other.name()),
                 ));
             }
         })
@@ -879,6 +1101,78 @@ fn arithmetic(op: BinaryOp, l: DfExpr, r: DfExpr) -> DfExpr {
     }
 }
 
+/// The ways to read dotted segments as a path of keys, for the JSON path a dotted name
+/// denotes: every dot a step first, then with ever more neighbours joined into one key
+/// (a key containing dots). Past [`MAX_SPLIT_SEGMENTS`] segments only the two extremes
+/// are tried, as the ways grow as 2^n.
+fn key_paths(segments: &[&str]) -> Vec<Vec<String>> {
+    let gaps = segments.len().saturating_sub(1);
+    // For each way, whether each gap between segments joins them.
+    let mut ways: Vec<Vec<bool>> = if segments.len() <= MAX_SPLIT_SEGMENTS {
+        (0..1usize << gaps)
+            .map(|mask| (0..gaps).map(|gap| mask & (1 << gap) != 0).collect())
+            .collect()
+    } else {
+        vec![vec![false; gaps], vec![true; gaps]]
+    };
+    ways.sort_by_key(|joins| joins.iter().filter(|j| **j).count());
+    ways.into_iter()
+        .map(|joins| {
+            let mut keys = vec![segments.first().copied().unwrap_or_default().to_string()];
+            for (segment, join) in segments.iter().skip(1).zip(joins) {
+                match keys.last_mut() {
+                    Some(last) if join => {
+                        last.push('.');
+                        last.push_str(segment);
+                    }
+                    _ => keys.push(segment.to_string()),
+                }
+            }
+            keys
+        })
+        .collect()
+}
+
+/// See [`key_paths`].
+const MAX_SPLIT_SEGMENTS: usize = 5;
+
+/// A step of a JSON path: numbers index arrays, anything else names a member.
+fn path_key(part: &str) -> DfExpr {
+    match part.parse::<i64>() {
+        Ok(i) => lit(i),
+        Err(_) => lit(part),
+    }
+}
+
+/// `json_as_text(json, key...)`: the value at a path, strings unquoted and maps and
+/// lists as JSON text.
+fn json_as_text(args: Vec<DfExpr>) -> DfExpr {
+    DfExpr::ScalarFunction(ScalarFunction::new_udf(
+        datafusion_functions_json::udfs::json_as_text_udf(),
+        args,
+    ))
+}
+
+/// One step further into JSON text. Steps by literal keys join the `json_as_text` call
+/// they follow, so the text is parsed once and a string value is never mistaken for
+/// JSON of its own.
+fn json_step(json: DfExpr, key: DfExpr) -> DfExpr {
+    if let DfExpr::ScalarFunction(call) = &json
+        && call.func.name() == datafusion_functions_json::udfs::json_as_text_udf().name()
+        && matches!(key, DfExpr::Literal(..))
+        && call
+            .args
+            .iter()
+            .skip(1)
+            .all(|a| matches!(a, DfExpr::Literal(..)))
+    {
+        let mut args = call.args.clone();
+        args.push(key);
+        return json_as_text(args);
+    }
+    json_as_text(vec![json, key])
+}
+
 fn bool_to_int(e: DfExpr) -> DfExpr {
     DfExpr::Case(datafusion::logical_expr::Case::new(
         None,
@@ -923,4 +1217,31 @@ fn interval(p: Period) -> DfExpr {
     lit(ScalarValue::IntervalMonthDayNano(Some(
         datafusion::arrow::datatypes::IntervalMonthDayNano::new(0, 0, ms.saturating_mul(1_000_000)),
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::key_paths;
+
+    #[test]
+    fn dotted_names_read_as_paths_then_as_keys_with_dots() {
+        let paths = |segments: &[&str]| -> Vec<String> {
+            key_paths(segments)
+                .into_iter()
+                .map(|keys| keys.join(" / "))
+                .collect()
+        };
+        assert_eq!(paths(&["a"]), ["a"]);
+        assert_eq!(paths(&["a", "b"]), ["a / b", "a.b"]);
+        assert_eq!(
+            paths(&["a", "b", "c"]),
+            ["a / b / c", "a.b / c", "a / b.c", "a.b.c"]
+        );
+        assert_eq!(key_paths(&["a", "b", "c", "d", "e"]).len(), 16);
+        let many = ["k"; 40];
+        assert_eq!(
+            paths(&many[..]),
+            [vec!["k"; 40].join(" / "), vec!["k"; 40].join(".")]
+        );
+    }
 }
