@@ -8,6 +8,7 @@
 //! `stats`, only `limit` after `dedup`, `SOURCE` first, `bin` taking a period.
 
 mod ast;
+mod discovered;
 mod functions;
 mod lexer;
 mod parser;

@@ -553,11 +553,18 @@ impl Planner<'_> {
         if let Some(member) = self.column_member(name) {
             return member;
         }
+        if let Some(lambda) = super::discovered::lambda_field(name) {
+            return lambda;
+        }
         // A discovered field: a path into a JSON message, dots for members and
-        // numbers for array elements.
+        // numbers for array elements; flow-log names also read a flow-log line.
         let mut args = vec![ident(MESSAGE)];
         args.extend(name.split('.').map(path_key));
-        json_as_text(args)
+        let json = json_as_text(args);
+        match super::discovered::vpc_field(name) {
+            Some(vpc) => f::coalesce(vec![json, vpc]),
+            None => json,
+        }
     }
 
     /// `m.a.b` where a text field `m` exists (say `jsonParse(@message) as m`, or what

@@ -1,0 +1,156 @@
+//! Discovered fields of AWS log formats, on the real samples in `../shared/data`.
+
+use model::{InputEvent, Scope};
+use query::engine::{QueryRequest, run};
+use std::path::PathBuf;
+use store::{NewGroup, Store, StoreOptions};
+
+fn shared(path: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/data")
+        .join(path)
+}
+
+/// A store with one group holding `events` in one stream.
+async fn group_of(dir: &std::path::Path, events: Vec<InputEvent>) -> (Store, store::GroupRow) {
+    let store = Store::open(StoreOptions::new(dir)).unwrap();
+    let scope = Scope::new("123456789012", "us-east-1");
+    let id = store
+        .catalog()
+        .create_group(&scope, "g", 0, &NewGroup::default())
+        .unwrap();
+    store.catalog().create_stream(id, "s", 0).unwrap();
+    let group = store.catalog().group(&scope, "g").unwrap();
+    let stream = store.catalog().stream(id, "s").unwrap();
+    store.put_events(&group, &stream, events).await.unwrap();
+    (store, group)
+}
+
+async fn query(store: &Store, group: &store::GroupRow, text: &str) -> Vec<Vec<(String, String)>> {
+    run(
+        store,
+        QueryRequest {
+            text,
+            groups: std::slice::from_ref(group),
+            start_ms: 0,
+            end_ms: i64::MAX / 2,
+            limit: 10_000,
+        },
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{text}: {e}"))
+    .rows
+    .into_iter()
+    .map(|r| r.into_iter().filter(|(k, _)| k != "@ptr").collect())
+    .collect()
+}
+
+fn values(rows: &[Vec<(String, String)>], field: &str) -> Vec<String> {
+    rows.iter()
+        .map(|r| {
+            r.iter()
+                .find(|(k, _)| k == field)
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn lambda_report_fields() {
+    let mut events = Vec::new();
+    for name in [
+        "cloudwatch_log_coldstart.json",
+        "cloudwatch_log_lambda_invocation.json",
+        "cloudwatch_log_timeout.json",
+    ] {
+        let text = std::fs::read_to_string(shared(&format!("lambda/{name}"))).unwrap();
+        let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+        for e in doc["logEvents"].as_array().unwrap() {
+            events.push(InputEvent {
+                timestamp: e["timestamp"].as_i64().unwrap(),
+                message: e["message"].as_str().unwrap().to_string(),
+            });
+        }
+    }
+    events.sort_by_key(|e| e.timestamp);
+    let dir = tempfile::tempdir().unwrap();
+    let (store, group) = group_of(dir.path(), events).await;
+    let rows = query(&store, &group, "filter @type = 'REPORT' | fields @duration, @maxMemoryUsed, @initDuration | sort @duration").await;
+    assert_eq!(values(&rows, "@duration"), ["1.76", "619.31", "3003.16"]);
+    assert_eq!(values(&rows, "@maxMemoryUsed"), ["48", "118", "48"]);
+    assert_eq!(values(&rows, "@initDuration"), ["120.96", "", "127.02"]);
+    let rows = query(&store, &group, "stats count(*) as n by @type | sort @type").await;
+    assert_eq!(
+        rows,
+        vec![
+            vec![
+                ("@type".to_string(), "END".to_string()),
+                ("n".to_string(), "3".to_string())
+            ],
+            vec![
+                ("@type".to_string(), "REPORT".to_string()),
+                ("n".to_string(), "3".to_string())
+            ],
+            vec![
+                ("@type".to_string(), "START".to_string()),
+                ("n".to_string(), "2".to_string())
+            ],
+            // Lines that are not platform lines have no @type; absent values sort last.
+            vec![("n".to_string(), "18".to_string())],
+        ]
+    );
+    let rows = query(&store, &group, "filter ispresent(@billedDuration) | stats max(@billedDuration) as billed, sum(@memorySize) as mem").await;
+    assert_eq!(
+        rows,
+        vec![vec![
+            ("billed".to_string(), "3000".to_string()),
+            ("mem".to_string(), "384".to_string())
+        ]]
+    );
+}
+
+#[tokio::test]
+async fn vpc_flow_log_fields() {
+    let text = std::fs::read_to_string(shared("vpcflow/raw.log")).unwrap();
+    let mut events: Vec<InputEvent> = text
+        .lines()
+        .map(|line| {
+            let start: i64 = line.split(' ').nth(10).unwrap().parse().unwrap();
+            InputEvent {
+                timestamp: start * 1000,
+                message: line.to_string(),
+            }
+        })
+        .collect();
+    events.sort_by_key(|e| e.timestamp);
+    let dir = tempfile::tempdir().unwrap();
+    let (store, group) = group_of(dir.path(), events).await;
+    let rows = query(
+        &store,
+        &group,
+        "stats count(*) as n by action | sort action",
+    )
+    .await;
+    assert_eq!(values(&rows, "n"), ["404", "371"]);
+    assert_eq!(values(&rows, "action"), ["-", "ACCEPT"]);
+    let rows = query(&store, &group, "filter action = 'ACCEPT' | stats count(*) as flows, sum(bytes) as total by srcAddr | sort flows desc | limit 2").await;
+    assert_eq!(values(&rows, "srcAddr"), ["10.255.2.231", "10.255.0.62"]);
+    assert_eq!(values(&rows, "flows"), ["86", "65"]);
+    let rows = query(
+        &store,
+        &group,
+        "filter action = 'ACCEPT' | stats sum(bytes) as total",
+    )
+    .await;
+    assert_eq!(values(&rows, "total"), ["4274520"]);
+    let rows = query(&store, &group, "filter isIpv4InSubnet(srcAddr, '10.255.0.0/16') and logStatus = 'OK' | stats count(*) as n").await;
+    let expected = text
+        .lines()
+        .filter(|l| {
+            let f: Vec<&str> = l.split(' ').collect();
+            f[3].starts_with("10.255.") && f[13] == "OK"
+        })
+        .count();
+    assert_eq!(values(&rows, "n"), [expected.to_string()]);
+}
