@@ -22,6 +22,9 @@ pub enum QueryError {
     /// It failed while running (the query's status becomes `Failed`).
     #[error("query failed: {0}")]
     Execution(#[from] DataFusionError),
+    /// A SQL query names a table that is no log group of the caller.
+    #[error("Log group '{0}' does not exist")]
+    UnknownGroup(String),
 }
 
 /// One result row: `(field, value)` pairs in display order, absent values left out.
@@ -97,6 +100,116 @@ pub async fn run(store: &Store, request: QueryRequest<'_>) -> Result<QueryOutput
         rows,
         records_scanned,
         bytes_scanned: counters.bytes.load(Ordering::Relaxed),
+    })
+}
+
+/// Checks SQL (`queryLanguage = "SQL"`) and finds the log groups it reads: each group of
+/// `scope` is a table named by its name (quote names with `/`: `SELECT * FROM
+/// "/aws/lambda/f"`).
+pub fn check_sql(
+    store: &Store,
+    scope: &model::Scope,
+    text: &str,
+) -> Result<Vec<GroupRow>, QueryError> {
+    let whole = insights::Span {
+        start: 0,
+        end: text.len(),
+    };
+    let state = SessionContext::new().state();
+    let statement = state
+        .sql_to_statement(text, &datafusion::config::Dialect::Generic)
+        .map_err(|e| ParseError::new(text, whole, e.to_string()))?;
+    let is_query = matches!(
+        &statement,
+        datafusion::sql::parser::Statement::Statement(inner)
+            if matches!(**inner, datafusion::sql::sqlparser::ast::Statement::Query(_))
+    );
+    if !is_query {
+        return Err(ParseError::new(text, whole, "Only SELECT queries are allowed").into());
+    }
+    let references = state
+        .resolve_table_references(&statement)
+        .map_err(|e| ParseError::new(text, whole, e.to_string()))?;
+    let mut groups: Vec<GroupRow> = Vec::new();
+    for reference in references {
+        let name = reference.table().to_string();
+        match store.catalog().group(scope, &name) {
+            Ok(g) if !groups.iter().any(|known| known.id == g.id) => groups.push(g),
+            Ok(_) => {}
+            Err(store::StoreError::GroupNotFound) => return Err(QueryError::UnknownGroup(name)),
+            Err(e) => return Err(DataFusionError::External(Box::new(e)).into()),
+        }
+    }
+    Ok(groups)
+}
+
+/// Runs SQL over `groups` (from [`check_sql`]), each a table with the columns
+/// `@timestamp`, `@ingestionTime`, `@logStream`, `@log` and `@message`, read between
+/// `start_ms` and `end_ms`. The JSON functions of `datafusion-functions-json`
+/// (`json_get_str("@message", 'level')`, ...) read fields. Only queries are allowed.
+pub async fn run_sql(
+    store: &Store,
+    groups: &[GroupRow],
+    text: &str,
+    start_ms: i64,
+    end_ms: i64,
+    limit: usize,
+) -> Result<QueryOutput, QueryError> {
+    use datafusion::prelude::SQLOptions;
+    let mut ctx = SessionContext::new();
+    datafusion_functions_json::register_all(&mut ctx)?;
+    let mut counters = Vec::new();
+    for group in groups {
+        let (table, c) = table::log_table(store, std::slice::from_ref(group), start_ms, end_ms)?;
+        ctx.register_table(
+            datafusion::common::TableReference::bare(group.name.as_str()),
+            Arc::new(table),
+        )?;
+        counters.push(c);
+    }
+    let options = SQLOptions::new()
+        .with_allow_ddl(false)
+        .with_allow_dml(false)
+        .with_allow_statements(false);
+    let whole = insights::Span {
+        start: 0,
+        end: text.len(),
+    };
+    let frame = ctx
+        .sql_with_options(text, options)
+        .await
+        .map_err(|e| match e {
+            DataFusionError::SQL(..)
+            | DataFusionError::Plan(_)
+            | DataFusionError::SchemaError(..) => {
+                QueryError::Malformed(ParseError::new(text, whole, e.to_string()))
+            }
+            other => QueryError::Execution(other),
+        })?
+        .limit(0, Some(limit))?;
+    let fields: Vec<String> = frame
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .filter(|n| n != SEQ && n != GROUP_ID)
+        .collect();
+    let mut rows = Vec::new();
+    for batch in frame.collect().await? {
+        render(&batch, &fields, true, &mut rows);
+    }
+    let records_scanned = counters
+        .iter()
+        .map(|c| c.records.load(Ordering::Relaxed))
+        .sum();
+    Ok(QueryOutput {
+        records_matched: rows.len() as u64,
+        rows,
+        records_scanned,
+        bytes_scanned: counters
+            .iter()
+            .map(|c| c.bytes.load(Ordering::Relaxed))
+            .sum(),
     })
 }
 

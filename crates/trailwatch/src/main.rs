@@ -26,6 +26,8 @@ enum Command {
     Iam(iam::IamArgs),
     /// Run a Logs Insights query and print its rows.
     Query(query::QueryArgs),
+    /// Run SQL over log groups (each a table) and print its rows.
+    Sql(query::SqlArgs),
 }
 
 fn main() -> ExitCode {
@@ -45,6 +47,7 @@ fn main() -> ExitCode {
             Command::Serve(args) => serve::run(args).await,
             Command::Iam(args) => iam::run(args).await,
             Command::Query(args) => query::run(args).await,
+            Command::Sql(args) => query::run_sql(args).await,
         }
     });
     match result {

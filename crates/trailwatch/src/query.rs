@@ -1,5 +1,5 @@
-//! `trailwatch query`: run a Logs Insights query on a server (Trailwatch or AWS) and print
-//! its rows.
+//! `trailwatch query` and `trailwatch sql`: run a Logs Insights or SQL query on a server
+//! (Trailwatch, or AWS for Insights) and print its rows.
 
 use crate::client::{Client, ClientArgs, print_records};
 use anyhow::{Context, bail};
@@ -13,6 +13,29 @@ pub struct QueryArgs {
     /// Log group to query (repeat for several); omit when the query starts with SOURCE.
     #[arg(short = 'g', long = "group")]
     groups: Vec<String>,
+    #[command(flatten)]
+    range: RangeArgs,
+    /// The query, e.g. `fields @timestamp, @message | filter @message like /ERROR/`.
+    query: String,
+    #[command(flatten)]
+    client: ClientArgs,
+}
+
+/// Options of `trailwatch sql`.
+#[derive(Args)]
+pub struct SqlArgs {
+    #[command(flatten)]
+    range: RangeArgs,
+    /// A SELECT over log groups as tables, e.g.
+    /// `SELECT "@logStream", count(*) FROM "app" GROUP BY 1`.
+    query: String,
+    #[command(flatten)]
+    client: ClientArgs,
+}
+
+/// The time range and row limit both query commands take.
+#[derive(Args)]
+struct RangeArgs {
     /// How far back to look: `90s`, `15m`, `1h`, `7d`.
     #[arg(long, default_value = "1h", conflicts_with_all = ["start", "end"])]
     since: String,
@@ -25,10 +48,6 @@ pub struct QueryArgs {
     /// Most rows to return.
     #[arg(long)]
     limit: Option<u32>,
-    /// The query, e.g. `fields @timestamp, @message | filter @message like /ERROR/`.
-    query: String,
-    #[command(flatten)]
-    client: ClientArgs,
 }
 
 /// Parses `90s`, `15m`, `1h`, `2d`, `1w` into seconds.
@@ -61,21 +80,37 @@ fn parse_time(text: &str) -> anyhow::Result<i64> {
         .timestamp())
 }
 
-/// Runs the query, polling until it ends, and prints its rows.
+/// Runs an Insights query, polling until it ends, and prints its rows.
 pub async fn run(args: QueryArgs) -> anyhow::Result<()> {
-    let client = Client::new(&args.client)?;
-    let (start, end) = match (&args.start, &args.end) {
-        (Some(s), Some(e)) => (parse_time(s)?, parse_time(e)?),
-        _ => {
-            let now = chrono::Utc::now().timestamp();
-            (now - parse_duration(&args.since)?, now)
-        }
-    };
-    let mut input = json!({ "queryString": args.query, "startTime": start, "endTime": end });
+    let mut input = json!({ "queryString": args.query, "queryLanguage": "CWLI" });
     if !args.groups.is_empty() {
         input["logGroupNames"] = json!(args.groups);
     }
-    if let Some(limit) = args.limit {
+    execute(&args.client, &args.range, input).await
+}
+
+/// Runs a SQL query, polling until it ends, and prints its rows.
+pub async fn run_sql(args: SqlArgs) -> anyhow::Result<()> {
+    let input = json!({ "queryString": args.query, "queryLanguage": "SQL" });
+    execute(&args.client, &args.range, input).await
+}
+
+async fn execute(
+    client_args: &ClientArgs,
+    range: &RangeArgs,
+    mut input: Value,
+) -> anyhow::Result<()> {
+    let client = Client::new(client_args)?;
+    let (start, end) = match (&range.start, &range.end) {
+        (Some(s), Some(e)) => (parse_time(s)?, parse_time(e)?),
+        _ => {
+            let now = chrono::Utc::now().timestamp();
+            (now - parse_duration(&range.since)?, now)
+        }
+    };
+    input["startTime"] = json!(start);
+    input["endTime"] = json!(end);
+    if let Some(limit) = range.limit {
         input["limit"] = json!(limit);
     }
     let started = client
@@ -138,8 +173,8 @@ pub async fn run(args: QueryArgs) -> anyhow::Result<()> {
         })
         .collect();
     let header_refs: Vec<&str> = headers.iter().map(String::as_str).collect();
-    print_records(args.client.output, &header_refs, &table);
-    if args.client.output == crate::client::Output::Table {
+    print_records(client_args.output, &header_refs, &table);
+    if client_args.output == crate::client::Output::Table {
         let stats: &Value = &output["statistics"];
         eprintln!(
             "{} rows; {} records scanned, {} bytes",

@@ -63,6 +63,7 @@ impl Status {
 
 struct QueryState {
     scope: model::Scope,
+    language: &'static str,
     query_string: String,
     log_group_name: Option<String>,
     groups_scanned: usize,
@@ -215,11 +216,15 @@ pub(crate) async fn start(ctx: &Ctx<'_>, input: StartInput) -> Result<Value, Api
         "queryLanguage",
         &["CWLI", "SQL", "PPL"],
     )?;
-    if input.query_language.as_deref().is_some_and(|l| l != "CWLI") {
-        return Err(ApiError::invalid_parameter(
-            "Only the CWLI query language (Logs Insights) is supported.",
-        ));
-    }
+    let sql = match input.query_language.as_deref() {
+        None | Some("CWLI") => false,
+        Some("SQL") => true,
+        Some(_) => {
+            return Err(ApiError::invalid_parameter(
+                "The query languages supported are CWLI (Logs Insights) and SQL.",
+            ));
+        }
+    };
     let text = required(&input.query_string, "queryString")?.clone();
     check_len(Some(&text), "queryString", 0, 10_000)?;
     let start = *required(&input.start_time, "startTime")?;
@@ -232,8 +237,13 @@ pub(crate) async fn start(ctx: &Ctx<'_>, input: StartInput) -> Result<Value, Api
             "End time cannot be less than Start time",
         ));
     }
-    let parsed = engine::check(&text).map_err(malformed)?;
-    let groups = query_groups(ctx, &input, parsed.source.as_ref())?;
+    let groups = if sql {
+        // SQL names its log groups as tables.
+        engine::check_sql(&ctx.state.store, ctx.scope(), &text).map_err(malformed)?
+    } else {
+        let parsed = engine::check(&text).map_err(malformed)?;
+        query_groups(ctx, &input, parsed.source.as_ref())?
+    };
     for g in &groups {
         ctx.authorize("StartQuery", &ctx.group_arn(&g.name))?;
     }
@@ -248,6 +258,7 @@ pub(crate) async fn start(ctx: &Ctx<'_>, input: StartInput) -> Result<Value, Api
         id.clone(),
         QueryState {
             scope: ctx.scope().clone(),
+            language: if sql { "SQL" } else { "CWLI" },
             query_string: text.clone(),
             log_group_name: groups.first().map(|g| g.name.clone()),
             groups_scanned: groups.len(),
@@ -267,6 +278,7 @@ pub(crate) async fn start(ctx: &Ctx<'_>, input: StartInput) -> Result<Value, Api
             task_manager,
             task_id,
             store,
+            sql,
             text,
             groups,
             start,
@@ -284,6 +296,7 @@ async fn run_query(
     manager: Arc<QueryManager>,
     id: String,
     store: Store,
+    sql: bool,
     text: String,
     groups: Vec<GroupRow>,
     start: i64,
@@ -294,14 +307,25 @@ async fn run_query(
         return;
     };
     manager.set(&id, |q| q.status = Status::Running);
-    let request = QueryRequest {
-        text: &text,
-        groups: &groups,
-        start_ms: start.saturating_mul(1000),
-        end_ms: end.saturating_mul(1000).saturating_add(999),
-        limit,
+    let (start_ms, end_ms) = (
+        start.saturating_mul(1000),
+        end.saturating_mul(1000).saturating_add(999),
+    );
+    let running = async {
+        if sql {
+            engine::run_sql(&store, &groups, &text, start_ms, end_ms, limit).await
+        } else {
+            let request = QueryRequest {
+                text: &text,
+                groups: &groups,
+                start_ms,
+                end_ms,
+                limit,
+            };
+            engine::run(&store, request).await
+        }
     };
-    let outcome = tokio::time::timeout(manager.config.timeout, engine::run(&store, request)).await;
+    let outcome = tokio::time::timeout(manager.config.timeout, running).await;
     manager.set(&id, |q| {
         q.finished = Some(Instant::now());
         match outcome {
@@ -329,6 +353,9 @@ fn malformed(e: engine::QueryError) -> ApiError {
                     "message": message,
                 }),
             )
+        }
+        engine::QueryError::UnknownGroup(name) => {
+            ApiError::not_found(format!("Log group '{name}' does not exist"))
         }
         other => ApiError::invalid_parameter(other.to_string()),
     }
@@ -381,7 +408,7 @@ pub(crate) async fn get_results(ctx: &Ctx<'_>, input: IdInput) -> Result<Value, 
         })
         .collect();
     let mut out = Map::new();
-    out.insert("queryLanguage".into(), json!("CWLI"));
+    out.insert("queryLanguage".into(), json!(q.language));
     out.insert("results".into(), Value::Array(results));
     out.insert(
         "statistics".into(),
@@ -471,7 +498,7 @@ pub(crate) async fn describe(ctx: &Ctx<'_>, input: DescribeInput) -> Result<Valu
         .take(limit)
         .map(|(id, q)| {
             let mut info = Map::new();
-            info.insert("queryLanguage".into(), json!("CWLI"));
+            info.insert("queryLanguage".into(), json!(q.language));
             info.insert("queryId".into(), json!(id));
             info.insert("queryString".into(), json!(q.query_string));
             info.insert("status".into(), json!(q.status.as_str()));
