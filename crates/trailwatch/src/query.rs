@@ -48,6 +48,14 @@ struct RangeArgs {
     /// Most rows to return.
     #[arg(long)]
     limit: Option<u32>,
+    /// Read this data directory directly instead of calling a server (which must not be
+    /// running on it).
+    #[arg(long)]
+    data_dir: Option<std::path::PathBuf>,
+    /// With --data-dir: the account whose groups to read (default: the one the server
+    /// created on its first start; `--dev` servers keep data in 123456789012).
+    #[arg(long, requires = "data_dir")]
+    account: Option<String>,
 }
 
 /// Parses `90s`, `15m`, `1h`, `2d`, `1w` into seconds.
@@ -80,27 +88,37 @@ fn parse_time(text: &str) -> anyhow::Result<i64> {
         .timestamp())
 }
 
-/// Runs an Insights query, polling until it ends, and prints its rows.
+/// What to run, however it is reached.
+struct Job {
+    sql: bool,
+    text: String,
+    groups: Vec<String>,
+}
+
+/// Runs an Insights query and prints its rows.
 pub async fn run(args: QueryArgs) -> anyhow::Result<()> {
-    let mut input = json!({ "queryString": args.query, "queryLanguage": "CWLI" });
-    if !args.groups.is_empty() {
-        input["logGroupNames"] = json!(args.groups);
-    }
-    execute(&args.client, &args.range, input).await
+    let job = Job {
+        sql: false,
+        text: args.query,
+        groups: args.groups,
+    };
+    execute(&args.client, &args.range, job).await
 }
 
-/// Runs a SQL query, polling until it ends, and prints its rows.
+/// Runs a SQL query and prints its rows.
 pub async fn run_sql(args: SqlArgs) -> anyhow::Result<()> {
-    let input = json!({ "queryString": args.query, "queryLanguage": "SQL" });
-    execute(&args.client, &args.range, input).await
+    let job = Job {
+        sql: true,
+        text: args.query,
+        groups: Vec::new(),
+    };
+    execute(&args.client, &args.range, job).await
 }
 
-async fn execute(
-    client_args: &ClientArgs,
-    range: &RangeArgs,
-    mut input: Value,
-) -> anyhow::Result<()> {
-    let client = Client::new(client_args)?;
+/// A result: rows of `(field, value)`, and the records and bytes scanned.
+type Outcome = (Vec<Vec<(String, String)>>, f64, f64);
+
+async fn execute(client_args: &ClientArgs, range: &RangeArgs, job: Job) -> anyhow::Result<()> {
     let (start, end) = match (&range.start, &range.end) {
         (Some(s), Some(e)) => (parse_time(s)?, parse_time(e)?),
         _ => {
@@ -108,8 +126,63 @@ async fn execute(
             (now - parse_duration(&range.since)?, now)
         }
     };
-    input["startTime"] = json!(start);
-    input["endTime"] = json!(end);
+    let (rows, scanned, bytes) = match &range.data_dir {
+        Some(dir) => run_local(dir, client_args, range, &job, start, end).await?,
+        None => run_remote(client_args, range, &job, start, end).await?,
+    };
+    // Columns in the order fields first appear, `@ptr` left out: it is for programs
+    // that call GetLogRecord, and they can ask the API for it.
+    let mut headers: Vec<String> = Vec::new();
+    for row in &rows {
+        for (field, _) in row {
+            if field != "@ptr" && !headers.contains(field) {
+                headers.push(field.clone());
+            }
+        }
+    }
+    let table: Vec<Vec<String>> = rows
+        .iter()
+        .map(|row| {
+            headers
+                .iter()
+                .map(|h| {
+                    row.iter()
+                        .find(|(f, _)| f == h)
+                        .map(|(_, v)| v.clone())
+                        .unwrap_or_default()
+                })
+                .collect()
+        })
+        .collect();
+    let header_refs: Vec<&str> = headers.iter().map(String::as_str).collect();
+    print_records(client_args.output, &header_refs, &table);
+    if client_args.output == crate::client::Output::Table {
+        eprintln!(
+            "{} rows; {scanned} records scanned, {bytes} bytes",
+            table.len()
+        );
+    }
+    Ok(())
+}
+
+/// StartQuery, then GetQueryResults until the query ends.
+async fn run_remote(
+    client_args: &ClientArgs,
+    range: &RangeArgs,
+    job: &Job,
+    start: i64,
+    end: i64,
+) -> anyhow::Result<Outcome> {
+    let client = Client::new(client_args)?;
+    let mut input = json!({
+        "queryString": job.text,
+        "queryLanguage": if job.sql { "SQL" } else { "CWLI" },
+        "startTime": start,
+        "endTime": end,
+    });
+    if !job.groups.is_empty() {
+        input["logGroupNames"] = json!(job.groups);
+    }
     if let Some(limit) = range.limit {
         input["limit"] = json!(limit);
     }
@@ -141,49 +214,102 @@ async fn execute(
             ),
         }
     };
-    let rows = output["results"].as_array().cloned().unwrap_or_default();
-    // Columns in the order fields first appear, `@ptr` left out: it is for programs
-    // that call GetLogRecord, and they can ask for JSON.
-    let mut headers: Vec<String> = Vec::new();
-    for row in &rows {
-        for cell in row.as_array().into_iter().flatten() {
-            if let Some(field) = cell["field"].as_str()
-                && field != "@ptr"
-                && !headers.iter().any(|h| h == field)
-            {
-                headers.push(field.to_string());
-            }
-        }
-    }
-    let table: Vec<Vec<String>> = rows
-        .iter()
+    let rows = output["results"]
+        .as_array()
+        .into_iter()
+        .flatten()
         .map(|row| {
-            headers
-                .iter()
-                .map(|h| {
-                    row.as_array()
-                        .into_iter()
-                        .flatten()
-                        .find(|c| c["field"].as_str() == Some(h))
-                        .and_then(|c| c["value"].as_str())
-                        .unwrap_or("")
-                        .to_string()
+            row.as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|cell| {
+                    Some((
+                        cell["field"].as_str()?.to_string(),
+                        cell["value"].as_str()?.to_string(),
+                    ))
                 })
                 .collect()
         })
         .collect();
-    let header_refs: Vec<&str> = headers.iter().map(String::as_str).collect();
-    print_records(client_args.output, &header_refs, &table);
-    if client_args.output == crate::client::Output::Table {
-        let stats: &Value = &output["statistics"];
-        eprintln!(
-            "{} rows; {} records scanned, {} bytes",
-            table.len(),
-            stats["recordsScanned"].as_f64().unwrap_or(0.0),
-            stats["bytesScanned"].as_f64().unwrap_or(0.0)
-        );
-    }
-    Ok(())
+    let stats: &Value = &output["statistics"];
+    Ok((
+        rows,
+        stats["recordsScanned"].as_f64().unwrap_or(0.0),
+        stats["bytesScanned"].as_f64().unwrap_or(0.0),
+    ))
+}
+
+/// Opens the data directory and runs the engine in this process.
+async fn run_local(
+    dir: &std::path::Path,
+    client_args: &ClientArgs,
+    range: &RangeArgs,
+    job: &Job,
+    start: i64,
+    end: i64,
+) -> anyhow::Result<Outcome> {
+    let store = store::Store::open(store::StoreOptions::new(dir)).with_context(|| {
+        format!(
+            "cannot open {} (stop the server, or query it with --endpoint)",
+            dir.display()
+        )
+    })?;
+    let account = match &range.account {
+        Some(a) => a.clone(),
+        None => store
+            .catalog()
+            .meta("account_id")?
+            .unwrap_or_else(|| model::DEV_ACCOUNT.to_string()),
+    };
+    let region = client_args
+        .region
+        .clone()
+        .unwrap_or_else(|| model::DEFAULT_REGION.to_string());
+    let scope = model::Scope::new(account, region);
+    let limit = range.limit.unwrap_or(10_000) as usize;
+    let (start_ms, end_ms) = (start * 1000, end * 1000 + 999);
+    let output = if job.sql {
+        let groups = query::engine::check_sql(&store, &scope, &job.text)?;
+        query::engine::run_sql(&store, &groups, &job.text, start_ms, end_ms, limit).await?
+    } else {
+        let parsed = query::engine::check(&job.text)?;
+        let groups = match (&parsed.source, job.groups.is_empty()) {
+            (Some(source), _) => {
+                let keep = |name: &str| {
+                    source.name_prefixes.is_empty()
+                        || source
+                            .name_prefixes
+                            .iter()
+                            .any(|p| name.starts_with(p.as_str()))
+                };
+                store.catalog().groups(&scope, None, 10_000, &keep)?
+            }
+            (None, true) => bail!("name a log group with -g, or start the query with SOURCE"),
+            (None, false) => job
+                .groups
+                .iter()
+                .map(|g| {
+                    store
+                        .catalog()
+                        .group(&scope, g)
+                        .with_context(|| format!("log group {g}"))
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?,
+        };
+        let request = query::engine::QueryRequest {
+            text: &job.text,
+            groups: &groups,
+            start_ms,
+            end_ms,
+            limit,
+        };
+        query::engine::run(&store, request).await?
+    };
+    Ok((
+        output.rows,
+        output.records_scanned as f64,
+        output.bytes_scanned as f64,
+    ))
 }
 
 #[cfg(test)]

@@ -427,3 +427,49 @@ async fn sql_reads_the_same_tables() {
     );
     assert_eq!(String::from_utf8_lossy(&out.stdout), "stream,n\nweb,20\n");
 }
+
+#[tokio::test]
+async fn queries_run_directly_on_a_stopped_servers_data_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::dev(&tmp);
+    seed(&server.client()).await;
+    assert!(server.terminate().success());
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_trailwatch"))
+            .args(args)
+            .arg("--data-dir")
+            .arg(tmp.path())
+            .args([
+                "--account",
+                "123456789012",
+                "--since",
+                "1h",
+                "--output",
+                "csv",
+            ])
+            .output()
+            .unwrap()
+    };
+    let out = run(&[
+        "query",
+        "-g",
+        "app",
+        "stats count(*) as n by level | sort level",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "level,n\nERROR,5\nINFO,15\n"
+    );
+    let out = run(&["sql", "SELECT count(*) AS n FROM app"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "n\n20\n");
+}
