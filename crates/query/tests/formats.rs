@@ -154,3 +154,42 @@ async fn vpc_flow_log_fields() {
         .count();
     assert_eq!(values(&rows, "n"), [expected.to_string()]);
 }
+
+#[tokio::test]
+async fn pattern_clusters_lines_that_differ_only_in_values() {
+    let text = std::fs::read_to_string(shared("vpcflow/raw.log")).unwrap();
+    let mut events: Vec<InputEvent> = text
+        .lines()
+        .map(|line| {
+            let start: i64 = line.split(' ').nth(10).unwrap().parse().unwrap();
+            InputEvent {
+                timestamp: start * 1000,
+                message: line.to_string(),
+            }
+        })
+        .collect();
+    events.sort_by_key(|e| e.timestamp);
+    let dir = tempfile::tempdir().unwrap();
+    let (store, group) = group_of(dir.path(), events).await;
+    let rows = query(&store, &group, "pattern @message").await;
+    assert_eq!(
+        values(&rows, "@pattern"),
+        [
+            "<*> <*> eni-<*> - - - - - - - <*> <*> - NODATA",
+            "<*> <*> eni-<*> <*> <*> <*> <*> <*> <*> <*> <*> <*> ACCEPT OK"
+        ]
+    );
+    assert_eq!(values(&rows, "@sampleCount"), ["404", "371"]);
+    assert_eq!(
+        values(&rows, "@ratio"),
+        [(404.0 / 775.0).to_string(), (371.0 / 775.0).to_string()]
+    );
+    assert_eq!(values(&rows, "@severityLabel"), ["UNKNOWN", "UNKNOWN"]);
+    let rows = query(
+        &store,
+        &group,
+        "filter action = 'ACCEPT' | pattern @message | limit 1",
+    )
+    .await;
+    assert_eq!(values(&rows, "@ratio"), ["1"]);
+}

@@ -210,12 +210,58 @@ impl Planner<'_> {
             }
             Command::Limit(_) => Ok(()),
             Command::Unnest { field, into } => self.unnest(field, into, span),
-            Command::Pattern(_) => Err(ParseError::new(
-                self.ctx.text,
-                span,
-                "The pattern command is not supported yet",
-            )),
+            Command::Pattern(source) => self.pattern(source, span),
         }
+    }
+
+    /// `pattern`: clusters events by their message with the variable parts masked
+    /// (`udf::log_pattern`), one row per cluster, most frequent first, with
+    /// `@sampleCount`, `@ratio` of all events and `@severityLabel`.
+    fn pattern(&mut self, source: &Expr, span: Span) -> PlanResult<()> {
+        use super::udf::{Op, call};
+        let text = self.text(source)?;
+        let pattern = call(Op::LogPattern, vec![text.clone()]).alias("@pattern");
+        let severity = call(Op::Severity, vec![text]);
+        self.apply(span, |b| {
+            b.aggregate(
+                vec![pattern],
+                vec![
+                    agg::count(lit(1i64)).alias("@sampleCount"),
+                    agg::max(severity).alias("@severityLabel"),
+                ],
+            )
+        })?;
+        let total = DfExpr::from(datafusion::logical_expr::expr::WindowFunction::new(
+            datafusion::functions_aggregate::sum::sum_udaf(),
+            vec![ident("@sampleCount")],
+        ))
+        .alias("__total");
+        self.apply(span, |b| b.window(vec![total]))?;
+        let ratio = binary_expr(
+            cast(ident("@sampleCount"), DataType::Float64),
+            Operator::Divide,
+            cast(ident("__total"), DataType::Float64),
+        )
+        .alias("@ratio");
+        self.apply(span, |b| {
+            b.project(vec![
+                ident("@pattern"),
+                ratio,
+                ident("@sampleCount"),
+                ident("@severityLabel"),
+            ])?
+            .sort(vec![
+                ident("@sampleCount").sort(false, false),
+                ident("@pattern").sort(true, false),
+            ])
+        })?;
+        self.aggregated = true;
+        self.sorted = true;
+        self.display = None;
+        self.shown = ["@pattern", "@ratio", "@sampleCount", "@severityLabel"]
+            .map(String::from)
+            .to_vec();
+        Ok(())
     }
 
     /// Adds computed columns for `items`, keeping every existing column; returns the

@@ -62,6 +62,10 @@ use std::sync::Arc;
 /// A function computed here, row by row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Op {
+    /// The `pattern` command's cluster key: the message with its variable parts as `<*>`.
+    LogPattern,
+    /// The `pattern` command's `@severityLabel`: the first log level word in a message.
+    Severity,
     /// `isValidIp(s)`: 1 for an IPv4 or IPv6 address.
     IsValidIp,
     /// `isValidIpV4(s)`.
@@ -153,6 +157,8 @@ impl Op {
             Op::ParseDate => "insights_parse_date",
             Op::FormatDate => "insights_format_date",
             Op::Haversine => "insights_haversine",
+            Op::LogPattern => "insights_log_pattern",
+            Op::Severity => "insights_severity",
         }
     }
 
@@ -198,6 +204,8 @@ impl Op {
 
     fn eval(self, a: &[ArrayRef]) -> Result<ArrayRef> {
         Ok(match self {
+            Op::LogPattern => strings(&text(a, 0)?, |s| Some(log_pattern(s))),
+            Op::Severity => strings(&text(a, 0)?, |s| Some(severity(s).to_string())),
             Op::IsValidIp => flag(&text(a, 0)?, |s| ip(s).is_some()),
             Op::IsValidIpV4 => flag(&text(a, 0)?, |s| s.parse::<Ipv4Addr>().is_ok()),
             Op::IsValidIpV6 => flag(&text(a, 0)?, |s| s.parse::<Ipv6Addr>().is_ok()),
@@ -251,6 +259,63 @@ impl Op {
             }
         })
     }
+}
+
+/// A message's pattern: every word that holds a digit (numbers, ids, times, addresses)
+/// becomes `<*>`, and runs like `<*>.<*>.<*>.<*>` or `<*>-<*>` fold into one `<*>`, so
+/// lines that differ only in their values share a pattern.
+pub fn log_pattern(message: &str) -> String {
+    let mut tokens: Vec<String> = Vec::new();
+    let mut word = String::new();
+    let flush = |word: &mut String, tokens: &mut Vec<String>| {
+        if !word.is_empty() {
+            if word.chars().any(|c| c.is_ascii_digit()) {
+                tokens.push("<*>".into());
+            } else {
+                tokens.push(std::mem::take(word));
+            }
+            word.clear();
+        }
+    };
+    for c in message.trim_end().chars() {
+        if c.is_alphanumeric() || c == '_' {
+            word.push(c);
+        } else {
+            flush(&mut word, &mut tokens);
+            tokens.push(c.to_string());
+        }
+    }
+    flush(&mut word, &mut tokens);
+    let mut out: Vec<String> = Vec::with_capacity(tokens.len());
+    for token in tokens {
+        // `<*>` SEP `<*>` with SEP one of . : - / folds into the first `<*>`.
+        let len = out.len();
+        if token == "<*>"
+            && len >= 2
+            && out[len - 2] == "<*>"
+            && matches!(out[len - 1].as_str(), "." | ":" | "-" | "/")
+        {
+            out.pop();
+            continue;
+        }
+        out.push(token);
+    }
+    out.concat()
+}
+
+/// The first log-level word of a message, as `pattern` labels clusters.
+pub fn severity(message: &str) -> &'static str {
+    for word in message.split(|c: char| !c.is_ascii_alphabetic()).take(64) {
+        match word.to_ascii_uppercase().as_str() {
+            "ERROR" | "ERR" | "FATAL" | "CRITICAL" | "SEVERE" => return "ERROR",
+            "WARN" | "WARNING" => return "WARN",
+            "INFO" | "NOTICE" => return "INFO",
+            "DEBUG" => return "DEBUG",
+            "TRACE" => return "TRACE",
+            _ => {}
+        }
+    }
+    "UNKNOWN"
 }
 
 /// The type of `split`'s result and of what `unnest` flattens.
@@ -1003,6 +1068,23 @@ fn haversine(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn patterns_mask_values_and_fold_addresses() {
+        assert_eq!(
+            log_pattern("user 42 logged in from 10.0.0.7 at 2024-01-02T03:04:05Z\n"),
+            "user <*> logged in from <*> at <*>"
+        );
+        assert_eq!(
+            log_pattern(r#"{"level":"ERROR","ms":250}"#),
+            r#"{"level":"ERROR","ms":<*>}"#
+        );
+        assert_eq!(log_pattern(""), "");
+        assert_eq!(severity("2024 [WARN] disk 91% full"), "WARN");
+        assert_eq!(severity(r#"{"level":"error"}"#), "ERROR");
+        assert_eq!(severity("all good"), "UNKNOWN");
+    }
+
     use super::*;
 
     fn run(op: Op, args: Vec<ArrayRef>) -> ArrayRef {
