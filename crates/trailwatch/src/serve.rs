@@ -34,6 +34,15 @@ pub struct ServeArgs {
     /// about 8% larger but leaves more CPU for ingest.
     #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(i32).range(1..=22))]
     zstd_level: i32,
+    /// Insights queries that run at once; more wait as `Scheduled`.
+    #[arg(long, default_value_t = 10)]
+    query_concurrency: usize,
+    /// An Insights query still running after this many seconds ends as `Timeout`.
+    #[arg(long, default_value_t = 3600)]
+    query_timeout_secs: u64,
+    /// How long finished queries' results stay available, in seconds.
+    #[arg(long, default_value_t = 86_400)]
+    query_results_secs: u64,
     /// Memory budget for unflushed events, in MiB; writers wait beyond it.
     #[arg(long, default_value_t = 128)]
     memtable_mib: usize,
@@ -66,7 +75,13 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         store: store.clone(),
         dev: args.dev,
         dev_account: Arc::from(model::DEV_ACCOUNT),
-        queries: Arc::new(api::logs::queries::QueryManager::new(Default::default())),
+        queries: Arc::new(api::logs::queries::QueryManager::new(
+            api::logs::queries::QueryConfig {
+                max_concurrent: args.query_concurrency,
+                timeout: Duration::from_secs(args.query_timeout_secs),
+                keep_results: Duration::from_secs(args.query_results_secs),
+            },
+        )),
     };
     println!(
         "Trailwatch listening on http://{addr} (data in {}{})",

@@ -24,16 +24,6 @@ pub struct QueryConfig {
     pub keep_results: Duration,
 }
 
-impl Default for QueryConfig {
-    fn default() -> QueryConfig {
-        QueryConfig {
-            max_concurrent: 10,
-            timeout: Duration::from_secs(60 * 60),
-            keep_results: Duration::from_secs(24 * 60 * 60),
-        }
-    }
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Status {
     Scheduled,
