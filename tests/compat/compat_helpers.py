@@ -49,3 +49,39 @@ def filter_all(logs, **kwargs):
 
 def messages(events):
     return [e["message"] for e in events]
+
+
+# ---------------------------------------------------------------------------
+# Logs Insights
+
+QUERY_UNFINISHED = ("Scheduled", "Running")
+
+
+def wait_for_query(fetch, timeout_s=20.0, interval_s=0.05):
+    """Calls `fetch()` (one GetQueryResults, through any client) until the status is no
+    longer Scheduled or Running; returns that last response."""
+    deadline = time.monotonic() + timeout_s
+    seen = []
+    while True:
+        resp = fetch()
+        if not seen or seen[-1] != resp["status"]:
+            seen.append(resp["status"])
+        if resp["status"] not in QUERY_UNFINISHED:
+            return resp
+        if time.monotonic() > deadline:
+            pytest.fail(f"query not finished after {timeout_s}s; statuses seen: {seen}")
+        time.sleep(interval_s)
+
+
+def insights_rows(results, keep_ptr=False):
+    """GetQueryResults' `results` as lists of (field, value) pairs, `@ptr` left out unless
+    asked for."""
+    return [
+        [(f["field"], f["value"]) for f in row if keep_ptr or f["field"] != "@ptr"]
+        for row in results
+    ]
+
+
+def insights_time(ms):
+    """An epoch-ms time as Insights shows it: `YYYY-MM-DD HH:MM:SS.mmm`, UTC."""
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(ms // 1000)) + f".{ms % 1000:03d}"

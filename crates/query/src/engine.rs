@@ -71,6 +71,7 @@ pub async fn run(store: &Store, request: QueryRequest<'_>) -> Result<QueryOutput
     let ctx = SessionContext::new();
     ctx.register_table("logs", Arc::new(table))?;
     let scan = ctx.table("logs").await?.into_unoptimized_plan();
+    let matched = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let planned = insights::plan::plan(
         &query,
         scan,
@@ -79,6 +80,7 @@ pub async fn run(store: &Store, request: QueryRequest<'_>) -> Result<QueryOutput
             start_ms: request.start_ms,
             end_ms: request.end_ms,
             limit: request.limit,
+            matched: matched.clone(),
         },
     )?;
     let batches = ctx
@@ -92,11 +94,7 @@ pub async fn run(store: &Store, request: QueryRequest<'_>) -> Result<QueryOutput
     }
     let records_scanned = counters.records.load(Ordering::Relaxed);
     Ok(QueryOutput {
-        records_matched: if planned.aggregated {
-            records_scanned
-        } else {
-            rows.len() as u64
-        },
+        records_matched: matched.load(Ordering::Relaxed),
         rows,
         records_scanned,
         bytes_scanned: counters.bytes.load(Ordering::Relaxed),
@@ -211,6 +209,33 @@ pub async fn run_sql(
             .map(|c| c.bytes.load(Ordering::Relaxed))
             .sum(),
     })
+}
+
+/// Flattens JSON into `(dotted.path, text)` pairs, arrays by index, as Insights names
+/// discovered fields (`requestParameters.items.0.id`).
+fn flatten(prefix: &str, value: &serde_json::Value, out: &mut Vec<(String, String)>) {
+    let join = |key: &str| {
+        if prefix.is_empty() {
+            key.to_string()
+        } else {
+            format!("{prefix}.{key}")
+        }
+    };
+    match value {
+        serde_json::Value::Object(map) => {
+            for (k, v) in map {
+                flatten(&join(k), v, out);
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for (i, v) in items.iter().enumerate() {
+                flatten(&join(&i.to_string()), v, out);
+            }
+        }
+        serde_json::Value::Null => {}
+        serde_json::Value::String(s) => out.push((prefix.to_string(), s.clone())),
+        other => out.push((prefix.to_string(), other.to_string())),
+    }
 }
 
 /// `@ptr`: which group and event a row came from, for GetLogRecord.
@@ -335,6 +360,15 @@ pub async fn log_record(
                 };
                 record.push((name.to_string(), value));
             }
+        }
+        // All the event's fields, as AWS returns them: the system fields, and for a JSON
+        // message every field discovered in it, flattened with dots.
+        if let Some((_, message)) = record.iter().find(|(k, _)| k == table::MESSAGE)
+            && let Ok(serde_json::Value::Object(object)) = serde_json::from_str(message)
+        {
+            let mut fields = Vec::new();
+            flatten("", &serde_json::Value::Object(object), &mut fields);
+            record.extend(fields);
         }
         return Ok(Some(record));
     }

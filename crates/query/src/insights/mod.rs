@@ -11,6 +11,7 @@ mod ast;
 mod discovered;
 mod functions;
 mod lexer;
+mod matched;
 mod parser;
 pub mod plan;
 mod print;

@@ -23,6 +23,8 @@ use datafusion::logical_expr::{
     expr::ScalarFunction, ident, lit, try_cast,
 };
 use std::ops::Not;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 
 /// A plan and the fields its rows show, in order.
 pub struct Planned {
@@ -44,6 +46,8 @@ pub struct Context<'a> {
     pub end_ms: i64,
     /// The most rows a result may hold.
     pub limit: usize,
+    /// Where the plan counts the events it matched (`recordsMatched`).
+    pub matched: Arc<AtomicU64>,
 }
 
 type PlanResult<T> = Result<T, ParseError>;
@@ -63,6 +67,10 @@ struct Planner<'a> {
     /// of one event in list order.
     positions: Vec<String>,
     stats_count: usize,
+    /// Every filter condition so far, for the matched-events counter.
+    conditions: Vec<DfExpr>,
+    /// Whether the counter is in the plan yet.
+    counted: bool,
 }
 
 fn df_error(ctx: &Context<'_>, span: Span, e: impl std::fmt::Display) -> ParseError {
@@ -91,11 +99,14 @@ pub fn plan(query: &Query, scan: LogicalPlan, ctx: &Context<'_>) -> PlanResult<P
         order: Vec::new(),
         positions: Vec::new(),
         stats_count: 0,
+        conditions: Vec::new(),
+        counted: false,
     };
     let mut limit = ctx.limit;
     for command in &query.commands {
         match command {
             Command::Limit(n) => {
+                planner.count_matched(whole)?;
                 limit = limit.min(usize::try_from(*n).unwrap_or(usize::MAX));
                 planner.sort_default(whole)?;
                 planner.apply(whole, |b| b.limit(0, Some(limit)))?;
@@ -103,6 +114,7 @@ pub fn plan(query: &Query, scan: LogicalPlan, ctx: &Context<'_>) -> PlanResult<P
             other => planner.command(other, whole)?,
         }
     }
+    planner.count_matched(whole)?;
     planner.sort_default(whole)?;
     planner.finish(limit, whole)
 }
@@ -142,10 +154,39 @@ impl Planner<'_> {
         self.apply(span, |b| b.sort(keys))
     }
 
+    /// Counts the events that passed every filter so far, once, where the query stops
+    /// looking at single events (stats, dedup, pattern, unnest, limit, or the end).
+    fn count_matched(&mut self, span: Span) -> PlanResult<()> {
+        if self.counted {
+            return Ok(());
+        }
+        self.counted = true;
+        let all = self
+            .conditions
+            .iter()
+            .cloned()
+            .reduce(|a, b| a.and(b))
+            .unwrap_or_else(|| lit(true));
+        let counter = super::matched::counting(all, self.ctx.matched.clone());
+        self.apply(span, |b| b.filter(counter))
+    }
+
     fn command(&mut self, command: &Command, span: Span) -> PlanResult<()> {
+        if matches!(
+            command,
+            Command::Stats { .. }
+                | Command::Dedup(_)
+                | Command::Pattern(_)
+                | Command::Unnest { .. }
+        ) {
+            self.count_matched(span)?;
+        }
         match command {
             Command::Filter(e) => {
                 let condition = self.condition(e)?;
+                if !self.counted {
+                    self.conditions.push(condition.clone());
+                }
                 self.apply(span, |b| b.filter(condition))
             }
             Command::Fields(items) => {
@@ -194,24 +235,44 @@ impl Planner<'_> {
                 pattern,
                 names,
             } => self.parse(source, pattern, names, span),
-            Command::Dedup(fields) => {
-                self.sort_default(span)?;
-                let on = fields
-                    .iter()
-                    .map(|e| self.value(e))
-                    .collect::<PlanResult<Vec<_>>>()?;
-                let all: Vec<DfExpr> = self
-                    .schema()
-                    .fields()
-                    .iter()
-                    .map(|f| ident(f.name()))
-                    .collect();
-                self.apply(span, |b| b.distinct_on(on, all, None))
-            }
+            Command::Dedup(fields) => self.dedup(fields, span),
             Command::Limit(_) => Ok(()),
             Command::Unnest { field, into } => self.unnest(field, into, span),
             Command::Pattern(source) => self.pattern(source, span),
         }
+    }
+
+    /// `dedup`: keeps the first row of each combination of values in the current order
+    /// (newest first by default); rows where a value is missing are never duplicates.
+    fn dedup(&mut self, fields: &[Expr], span: Span) -> PlanResult<()> {
+        use datafusion::logical_expr::ExprFunctionExt;
+        self.sort_default(span)?;
+        let on = fields
+            .iter()
+            .map(|e| self.value(e))
+            .collect::<PlanResult<Vec<_>>>()?;
+        let columns: Vec<DfExpr> = self
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| ident(f.name()))
+            .collect();
+        let rank = datafusion::functions_window::expr_fn::row_number()
+            .partition_by(on.clone())
+            .order_by(self.order.clone())
+            .build()
+            .map_err(|e| df_error(self.ctx, span, e))?
+            .alias("__dedup_rank");
+        let keep = on
+            .iter()
+            .map(|e| e.clone().is_null())
+            .fold(ident("__dedup_rank").eq(lit(1u64)), |a, b| a.or(b));
+        let order = self.order.clone();
+        self.apply(span, |b| {
+            let b = b.window(vec![rank])?.filter(keep)?;
+            let b = if order.is_empty() { b } else { b.sort(order)? };
+            b.project(columns)
+        })
     }
 
     /// `pattern`: clusters events by their message with the variable parts masked
