@@ -174,7 +174,7 @@ impl PartitionStream for SegmentPartition {
                 }
             };
             let _ = tokio::task::spawn_blocking(move || {
-                let reader = match segment::reader(data, scan.from, scan.to) {
+                let reader = match segment::reader(data, scan.from, scan.to, None) {
                     Ok(r) => r,
                     Err(e) => {
                         let _ = tx.blocking_send(Err(DataFusionError::External(Box::new(e))));

@@ -22,7 +22,7 @@ pub use catalog::{
     Catalog, GroupRow, NewGroup, QueryDefinition, SegmentRow, StreamRow, StreamStats,
 };
 pub use error::{Result, StoreError};
-pub use read::{Cursor, Direction, Page, ReadRequest, Streams};
+pub use read::{Cursor, Direction, Page, ReadRequest};
 
 use bytes::Bytes;
 use catalog::NewSegment;
@@ -299,7 +299,7 @@ impl Store {
                 for row in &group.rows {
                     if row.timestamp < from
                         || row.timestamp > to
-                        || !req.streams.contains(row.stream_id)
+                        || !req.streams.contains(&row.stream_id)
                         || !top.wants(row.timestamp, row.seq)
                         || req
                             .pattern
@@ -632,12 +632,12 @@ fn scan_segment(
     data: Bytes,
     from: i64,
     to: i64,
-    streams: &Streams,
+    streams: &HashSet<i64>,
     pattern: Option<&pattern::FilterPattern>,
     top: &mut TopK,
 ) -> Result<()> {
-    segment::scan(data, from, to, |r| {
-        if !streams.contains(r.stream_id)
+    segment::scan(data, from, to, streams, |r| {
+        if !streams.contains(&r.stream_id)
             || !top.wants(r.timestamp, r.seq)
             || pattern.is_some_and(|p| !p.matches(r.message))
         {

@@ -67,30 +67,12 @@ impl Cursor {
     }
 }
 
-/// Which streams a read covers.
-#[derive(Debug, Clone)]
-pub enum Streams {
-    /// Every live stream of the group.
-    All(HashSet<i64>),
-    /// Only these stream ids.
-    Some(HashSet<i64>),
-}
-
-impl Streams {
-    /// Whether rows of `id` are wanted.
-    pub fn contains(&self, id: i64) -> bool {
-        match self {
-            Streams::All(ids) | Streams::Some(ids) => ids.contains(&id),
-        }
-    }
-}
-
 /// One page request.
 pub struct ReadRequest {
     /// Group to read.
     pub group_id: i64,
-    /// Streams to read.
-    pub streams: Streams,
+    /// Ids of the streams to read.
+    pub streams: HashSet<i64>,
     /// Earliest timestamp, inclusive.
     pub from: i64,
     /// Latest timestamp, inclusive.

@@ -114,25 +114,39 @@ pub struct SegmentRow<'a> {
 }
 
 /// Batches of a segment file, skipping row groups whose `timestamp` statistics lie wholly
-/// outside `[from, to]`; rows of the row groups read still need filtering.
-pub fn reader(data: Bytes, from: i64, to: i64) -> Result<ParquetRecordBatchReader> {
+/// outside `[from, to]` or, when `streams` is given, whose `stream_id` range holds none of
+/// them (rows are sorted by stream, so a one-stream read skips most of a file); rows of
+/// the row groups read still need filtering.
+pub fn reader(
+    data: Bytes,
+    from: i64,
+    to: i64,
+    streams: Option<&HashSet<i64>>,
+) -> Result<ParquetRecordBatchReader> {
     let builder = ParquetRecordBatchReaderBuilder::try_new(data)?;
-    let ts_index = builder
-        .parquet_schema()
-        .columns()
-        .iter()
-        .position(|c| c.name() == "timestamp");
+    let column = |name: &str| {
+        builder
+            .parquet_schema()
+            .columns()
+            .iter()
+            .position(|c| c.name() == name)
+    };
+    let (ts_index, stream_index) = (column("timestamp"), column("stream_id"));
+    let range = |rg: &parquet::file::metadata::RowGroupMetaData, index: Option<usize>| match index
+        .and_then(|i| rg.column(i).statistics())
+    {
+        Some(Statistics::Int64(s)) => s.min_opt().copied().zip(s.max_opt().copied()),
+        _ => None,
+    };
     let mut selectors = Vec::new();
     for rg in builder.metadata().row_groups() {
         let rows = rg.num_rows() as usize;
-        let overlaps = match ts_index.and_then(|i| rg.column(i).statistics()) {
-            Some(Statistics::Int64(s)) => match (s.min_opt(), s.max_opt()) {
-                (Some(min), Some(max)) => *max >= from && *min <= to,
-                _ => true,
-            },
+        let in_time = range(rg, ts_index).is_none_or(|(min, max)| max >= from && min <= to);
+        let has_stream = match (streams, range(rg, stream_index)) {
+            (Some(ids), Some((min, max))) => ids.iter().any(|id| (min..=max).contains(id)),
             _ => true,
         };
-        selectors.push(if overlaps {
+        selectors.push(if in_time && has_stream {
             RowSelector::select(rows)
         } else {
             RowSelector::skip(rows)
@@ -171,9 +185,15 @@ pub fn visible(
 }
 
 /// Calls `visit` for each row of the segment whose timestamp is in `[from, to]`, skipping
-/// row groups whose statistics rule them out.
-pub fn scan(data: Bytes, from: i64, to: i64, mut visit: impl FnMut(SegmentRow<'_>)) -> Result<()> {
-    for batch in reader(data, from, to)? {
+/// row groups whose statistics rule them out (time, and the streams wanted).
+pub fn scan(
+    data: Bytes,
+    from: i64,
+    to: i64,
+    streams: &HashSet<i64>,
+    mut visit: impl FnMut(SegmentRow<'_>),
+) -> Result<()> {
+    for batch in reader(data, from, to, Some(streams))? {
         let batch = batch?;
         let col = |name: &str| batch.column_by_name(name).cloned();
         let (Some(sid), Some(st), Some(ts), Some(ing), Some(sq), Some(msg)) = (

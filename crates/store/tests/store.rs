@@ -3,7 +3,7 @@
 use model::{InputEvent, Scope};
 use std::collections::HashSet;
 use std::io::Write;
-use store::{Cursor, Direction, NewGroup, ReadRequest, Store, StoreOptions, Streams};
+use store::{Cursor, Direction, NewGroup, ReadRequest, Store, StoreOptions};
 
 fn scope() -> Scope {
     Scope::new("123456789012", "us-east-1")
@@ -55,7 +55,7 @@ async fn read_all(store: &Store, group_id: i64, direction: Direction, limit: usi
             .read(
                 ReadRequest {
                     group_id,
-                    streams: Streams::Some(streams.clone()),
+                    streams: streams.clone(),
                     from: 0,
                     to: i64::MAX,
                     direction,

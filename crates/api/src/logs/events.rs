@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use std::collections::HashSet;
 use std::sync::Arc;
-use store::{Cursor, Direction, GroupRow, ReadRequest, Streams};
+use store::{Cursor, Direction, GroupRow, ReadRequest};
 
 /// Largest PutLogEvents batch, counting each event as its UTF-8 bytes plus 26.
 pub const MAX_BATCH_BYTES: usize = 1_048_576;
@@ -218,7 +218,7 @@ pub(crate) async fn get(ctx: &Ctx<'_>, input: GetInput) -> Result<Value, ApiErro
     let limit = input.limit.unwrap_or(10_000) as usize;
     let request = ReadRequest {
         group_id: group.id,
-        streams: Streams::Some(HashSet::from([stream.id])),
+        streams: HashSet::from([stream.id]),
         from: input.start_time.unwrap_or(0),
         // GetLogEvents' end time is exclusive.
         to: input.end_time.map_or(i64::MAX, |t| t.saturating_sub(1)),
@@ -340,7 +340,7 @@ pub(crate) async fn filter(ctx: &Ctx<'_>, input: FilterInput) -> Result<Value, A
     let limit = input.limit.unwrap_or(10_000) as usize;
     let request = ReadRequest {
         group_id: group.id,
-        streams: Streams::Some(ids),
+        streams: ids,
         from: input.start_time.unwrap_or(0),
         to: input.end_time.unwrap_or(i64::MAX),
         direction,
