@@ -6,8 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 cargo build --workspace --all-targets
-# The benchmark on a tiny size with the debug build only proves the harness still runs;
-# its pass/fail rows are not a verdict on speed.
+# The benchmarks on a tiny size with the debug build only prove the harnesses still run
+# (their pass/fail rows are not a verdict on speed); the query benchmark also checks that
+# every Insights query answers exactly what DuckDB's equivalent SQL does.
 bash bench/run.sh tiny
+bash bench/run.sh query-tiny
 cargo test --workspace
 bash tests/compat/run.sh

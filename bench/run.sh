@@ -1,19 +1,32 @@
 #!/usr/bin/env bash
-# Builds the server and the benchmark, then runs `bench ingest`.
+# Builds the server and the benchmark, then runs `bench ingest` or `bench query`.
 #
-#   bench/run.sh            # tiny: 5 MB with the debug build, what CI runs (checks the
-#                           # harness, not the speed; a release build would cost CI minutes)
-#   bench/run.sh full       # 1 GB with the release build, by hand (a few minutes)
-#   bench/run.sh 300MB --kind vpc --output json    # any size (release), any ingest option
+#   bench/run.sh            # ingest, tiny: 5 MB with the debug build, what CI runs (checks
+#                           # the harness, not the speed; a release build would cost CI minutes)
+#   bench/run.sh full       # ingest, 1 GB with the release build, by hand (a few minutes)
+#   bench/run.sh 300MB --kind vpc --output json    # ingest, any size (release), any option
+#   bench/run.sh query-tiny # queries beside DuckDB, 5 MB, debug build, one timed run each:
+#                           # checks the harness and that both engines return the same rows
+#   bench/run.sh query-full # queries beside DuckDB, 1 GB, release build, by hand (~1 minute
+#                           # plus the build; DuckDB's venv is made on first use)
+#   bench/run.sh query 300MB --repeat 5 --output json   # queries, any size and option
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 mode="${1:-tiny}"
 [ $# -gt 0 ] && shift
 profile=release
+command=ingest
 case "$mode" in
   tiny) size=5MB; profile=debug ;;
   full) size=1GB ;;
+  query-tiny) command=query; size=5MB; profile=debug; set -- --repeat 1 "$@" ;;
+  query-full) command=query; size=1GB ;;
+  query)
+    command=query
+    size="${1:-200MB}"
+    [ $# -gt 0 ] && shift
+    ;;
   *) size="$mode" ;;
 esac
 
@@ -23,4 +36,4 @@ if [ "$profile" = debug ]; then
 else
   cargo build --release -p trailwatch -p bench
 fi
-exec "$target/$profile/bench" ingest --size "$size" "$@"
+exec "$target/$profile/bench" "$command" --size "$size" "$@"

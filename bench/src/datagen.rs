@@ -102,13 +102,61 @@ pub fn generate(
     seed: u64,
     end_ms: i64,
 ) -> Dataset {
+    spread(
+        kind,
+        target_bytes,
+        batch_bytes,
+        seed,
+        (end_ms, SPAN_MS as i64, i64::MAX),
+        Some(300),
+    )
+}
+
+/// Like [`generate`], with timestamps spread evenly over the `span_ms` before `end_ms`
+/// — each event's time is the share of the text written before it, so the first event
+/// is at the start and none is after `end_ms` — and a batch also cut before it would
+/// span more than `max_batch_span_ms` (PutLogEvents refuses a batch spanning more than
+/// 24 hours).
+pub fn generate_over(
+    kind: Kind,
+    target_bytes: usize,
+    batch_bytes: usize,
+    seed: u64,
+    end_ms: i64,
+    span_ms: i64,
+    max_batch_span_ms: i64,
+) -> Dataset {
+    spread(
+        kind,
+        target_bytes,
+        batch_bytes,
+        seed,
+        (end_ms, span_ms, max_batch_span_ms),
+        None,
+    )
+}
+
+/// The generator: `time` is (end, span, most a batch may span), all in ms. With
+/// `line_guess` (the mean line length), the clock advances by a random step averaging
+/// the span over the expected number of events; without, in proportion to the text.
+fn spread(
+    kind: Kind,
+    target_bytes: usize,
+    batch_bytes: usize,
+    seed: u64,
+    time: (i64, i64, i64),
+    line_guess: Option<usize>,
+) -> Dataset {
+    let (end_ms, span_ms, max_batch_span_ms) = time;
+    let span_ms = span_ms.max(1) as f64;
     let batch_bytes = batch_bytes.clamp(EVENT_OVERHEAD + 1, MAX_BATCH_BYTES);
     let mut gens = Generators::new(seed);
     let mut clock_rng = StdRng::seed_from_u64(seed ^ 0x5eed_c10c);
-    // Spread the events over SPAN_MS ending now, guessing the count from a typical line.
-    let expected_events = (target_bytes / 300).max(1) as f64;
-    let mean_step = SPAN_MS / expected_events;
-    let mut clock = (end_ms as f64) - SPAN_MS;
+    // Spread the events over the span ending at `end_ms`, guessing the count from a
+    // typical line.
+    let expected_events = (target_bytes / line_guess.unwrap_or(300).max(1)).max(1) as f64;
+    let mean_step = span_ms / expected_events;
+    let mut clock = (end_ms as f64) - span_ms;
 
     let mut text = Vec::with_capacity(target_bytes + target_bytes / 8 + 4096);
     let mut events = Vec::with_capacity((expected_events * 1.1) as usize);
@@ -126,13 +174,19 @@ pub fn generate(
             Kind::Mixed => MIXED[batch_index % MIXED.len()],
             k => k,
         };
-        clock += mean_step * 2.0 * clock_rng.random::<f64>();
+        clock = match line_guess {
+            Some(_) => clock + mean_step * 2.0 * clock_rng.random::<f64>(),
+            None => end_ms as f64 - span_ms + span_ms * message_bytes as f64 / target_bytes as f64,
+        };
         let ts = clock as i64;
         line.clear();
         gens.line(this_kind, ts, &mut fmt, &mut line);
         let size = line.len() + EVENT_OVERHEAD;
-        let full =
-            batch_size + size > batch_bytes || events.len() - batch_start_event >= MAX_BATCH_EVENTS;
+        let full = batch_size + size > batch_bytes
+            || events.len() - batch_start_event >= MAX_BATCH_EVENTS
+            || events
+                .get(batch_start_event)
+                .is_some_and(|first: &Event| ts - first.timestamp > max_batch_span_ms);
         if full && events.len() > batch_start_event {
             batches.push(BatchSpan {
                 events: batch_start_event..events.len(),
@@ -1043,6 +1097,29 @@ mod tests {
                 if matches!(kind, Kind::AppJson | Kind::Cloudtrail) {
                     serde_json::from_str::<serde_json::Value>(m).expect("valid JSON");
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn spread_over_a_span_stays_inside_it_and_batches_span_at_most_the_limit() {
+        let end = 1_780_000_000_000;
+        let span = 320 * 3_600_000;
+        let limit = 23 * 3_600_000;
+        for kind in [Kind::AppJson, Kind::Lambda, Kind::Vpc, Kind::Cloudtrail] {
+            let d = generate_over(kind, 200_000, 1_000_000, 3, end, span, limit);
+            let first = d.events.first().expect("events").timestamp;
+            let last = d.events.last().expect("events").timestamp;
+            assert_eq!(first, end - span, "{kind:?} starts at the start");
+            assert!(
+                last <= end && last > end - span / 10,
+                "{kind:?} ends near the end"
+            );
+            for batch in &d.batches {
+                let events = &d.events[batch.events.clone()];
+                assert!(events.windows(2).all(|w| w[0].timestamp <= w[1].timestamp));
+                let spanned = events.last().expect("batch").timestamp - events[0].timestamp;
+                assert!(spanned <= limit, "{kind:?} batch spans {spanned} ms");
             }
         }
     }

@@ -500,7 +500,7 @@ fn append_json(r: &AppendResult, mbps: f64, cores: usize) -> serde_json::Value {
     })
 }
 
-fn progress(args: std::fmt::Arguments<'_>) {
+pub(crate) fn progress(args: std::fmt::Arguments<'_>) {
     eprintln!("bench: {args}");
 }
 
@@ -566,14 +566,14 @@ async fn setup(client: &Client, clients: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
-struct IngestResult {
-    wall: Duration,
-    latencies: Vec<Duration>,
+pub(crate) struct IngestResult {
+    pub(crate) wall: Duration,
+    pub(crate) latencies: Vec<Duration>,
 }
 
 /// Each client sends its batches (k, k + clients, ...) one at a time, waiting for each
 /// acknowledgement; the clock runs from the first request to the last acknowledgement.
-async fn send_all(
+pub(crate) async fn send_all(
     client: &Client,
     bodies: Vec<Body>,
     clients: usize,
@@ -706,7 +706,7 @@ fn busiest_threads(
 }
 
 /// Total size and count of files under `dir` whose extension is `ext` (any when empty).
-fn tree_size(dir: &Path, ext: &str) -> anyhow::Result<(u64, u64)> {
+pub(crate) fn tree_size(dir: &Path, ext: &str) -> anyhow::Result<(u64, u64)> {
     let (mut bytes, mut files) = (0, 0);
     if !dir.exists() {
         return Ok((0, 0));
@@ -729,13 +729,13 @@ fn tree_size(dir: &Path, ext: &str) -> anyhow::Result<(u64, u64)> {
 }
 
 /// A fresh directory for one run, removed afterwards unless `--keep`.
-struct WorkDir {
-    path: PathBuf,
-    keep: bool,
+pub(crate) struct WorkDir {
+    pub(crate) path: PathBuf,
+    pub(crate) keep: bool,
 }
 
 impl WorkDir {
-    fn create(parent: Option<&Path>, keep: bool) -> anyhow::Result<WorkDir> {
+    pub(crate) fn create(parent: Option<&Path>, keep: bool) -> anyhow::Result<WorkDir> {
         let parent = parent.map_or_else(std::env::temp_dir, Path::to_path_buf);
         let stamp = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -756,12 +756,12 @@ impl Drop for WorkDir {
 }
 
 /// `perf record` attached to the server for the ingest phase.
-struct Perf {
+pub(crate) struct Perf {
     child: std::process::Child,
 }
 
 impl Perf {
-    fn start(pid: u32, output: &Path) -> anyhow::Result<Perf> {
+    pub(crate) fn start(pid: u32, output: &Path) -> anyhow::Result<Perf> {
         let child = std::process::Command::new("perf")
             .args(["record", "-F", "499", "--call-graph", "dwarf,16384", "-p"])
             .arg(pid.to_string())
@@ -776,7 +776,7 @@ impl Perf {
         Ok(Perf { child })
     }
 
-    fn stop(mut self) -> anyhow::Result<()> {
+    pub(crate) fn stop(mut self) -> anyhow::Result<()> {
         // SAFETY: kill(2) on our own unreaped child.
         unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGINT) };
         self.child.wait()?;

@@ -4,11 +4,16 @@
 //! - `bench ingest`: durable PutLogEvents over HTTP from concurrent clients, beside a
 //!   trivial fsync'd writer of the same bytes, `zstd -3` of the same text, and the
 //!   server's peak RSS.
+//! - `bench query`: typical Logs Insights queries over generated logs spanning two
+//!   weeks, each beside DuckDB running the same SQL over the same events in Parquet.
 
 mod baseline;
 mod client;
 mod datagen;
 mod ingest;
+mod lake;
+mod queries;
+mod query;
 mod report;
 mod server;
 
@@ -27,6 +32,8 @@ struct Cli {
 enum Command {
     /// Durable ingest over HTTP PutLogEvents, beside an fsync'd append and `zstd -3`.
     Ingest(ingest::IngestArgs),
+    /// Logs Insights queries over two weeks of logs, beside DuckDB on the same Parquet data.
+    Query(query::QueryArgs),
     /// Print generated log lines (the data `ingest` sends), to see what they look like.
     Sample(SampleArgs),
 }
@@ -62,6 +69,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Ingest(args) => ingest::run(args),
+        Command::Query(args) => query::run(args),
         Command::Sample(args) => sample(args),
     };
     match result {

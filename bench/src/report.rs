@@ -115,3 +115,47 @@ pub fn times(ratio: f64) -> String {
         "-".into()
     }
 }
+
+/// Renders any header and rows as an aligned table: the first column left-aligned, the
+/// others right-aligned (numbers read best that way); a row of empty cells draws a
+/// separator.
+pub fn grid(header: &[&str], rows: &[Vec<String>]) -> String {
+    let columns = header.len();
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (w, c) in widths.iter_mut().zip(row) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let total: usize = widths.iter().sum::<usize>() + 3 * columns.saturating_sub(1);
+    let line = |cells: &[String]| -> String {
+        let mut out = String::new();
+        for (j, (c, w)) in cells.iter().zip(&widths).enumerate() {
+            let pad = w.saturating_sub(c.chars().count());
+            if j == 0 {
+                out.push_str(c);
+                out.push_str(&" ".repeat(pad));
+            } else {
+                out.push_str(" | ");
+                out.push_str(&" ".repeat(pad));
+                out.push_str(c);
+            }
+        }
+        out.trim_end().to_string() + "\n"
+    };
+    let header: Vec<String> = header.iter().map(|h| h.to_string()).collect();
+    let mut out = line(&header);
+    out.push_str(&"=".repeat(total));
+    out.push('\n');
+    for row in rows {
+        if row.iter().all(String::is_empty) {
+            out.push_str(&"-".repeat(total));
+            out.push('\n');
+        } else {
+            let mut cells = row.clone();
+            cells.resize(columns, String::new());
+            out.push_str(&line(&cells));
+        }
+    }
+    out
+}
