@@ -51,6 +51,9 @@ pub static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
     ]))
 });
 
+/// Segment files one scan reads at a time: enough to keep both cores decoding.
+const SEGMENT_READERS: usize = 4;
+
 /// What a scan read, for GetQueryResults' statistics.
 #[derive(Debug, Default)]
 pub struct ScanCounters {
@@ -69,6 +72,9 @@ struct GroupScan {
     from: i64,
     to: i64,
     counters: Arc<ScanCounters>,
+    /// Segments being read at once, shared by every group of the scan: DataFusion may
+    /// poll all partitions together, and memory must not grow with the segment count.
+    readers: Arc<tokio::sync::Semaphore>,
 }
 
 impl GroupScan {
@@ -166,6 +172,9 @@ impl PartitionStream for SegmentPartition {
         // large segment is never held decoded in memory at once.
         let (tx, rx) = tokio::sync::mpsc::channel::<Result<RecordBatch, DataFusionError>>(2);
         tokio::spawn(async move {
+            let Ok(_reading) = scan.readers.clone().acquire_owned().await else {
+                return;
+            };
             let data = match scan.store.segment_bytes(&segment).await {
                 Ok(d) => d,
                 Err(e) => {
@@ -211,6 +220,7 @@ pub fn log_table(
     to: i64,
 ) -> Result<(StreamingTable, Arc<ScanCounters>), DataFusionError> {
     let counters = Arc::new(ScanCounters::default());
+    let readers = Arc::new(tokio::sync::Semaphore::new(SEGMENT_READERS));
     let mut partitions: Vec<Arc<dyn PartitionStream>> = Vec::new();
     let external = |e: store::StoreError| DataFusionError::External(Box::new(e));
     for group in groups {
@@ -232,6 +242,7 @@ pub fn log_table(
             from: cutoff.map_or(from, |c| from.max(c)),
             to,
             counters: counters.clone(),
+            readers: readers.clone(),
         });
         let snapshot = store.snapshot(group.id, scan.from, to).map_err(external)?;
         for segment in snapshot.segments {

@@ -648,3 +648,51 @@ async fn date_and_geography_functions() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_segments_are_read_a_few_at_a_time_without_stalling() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(StoreOptions::new(dir.path())).unwrap();
+    let scope = Scope::new("123456789012", "us-east-1");
+    let id = store
+        .catalog()
+        .create_group(&scope, "many", 0, &NewGroup::default())
+        .unwrap();
+    store.catalog().create_stream(id, "s", 0).unwrap();
+    let group = store.catalog().group(&scope, "many").unwrap();
+    let stream = store.catalog().stream(id, "s").unwrap();
+    // 40 flushes of 50 events: 40 segments, ten times the readers a scan may use at once.
+    for flush in 0..40i64 {
+        let events = (0..50i64)
+            .map(|i| InputEvent {
+                timestamp: T0 + flush * 60_000 + i,
+                message: format!(r#"{{"n":{}}}"#, flush * 50 + i),
+            })
+            .collect();
+        store.put_events(&group, &stream, events).await.unwrap();
+        store.flush().await.unwrap();
+    }
+    let f = Fixture {
+        _dir: dir,
+        store,
+        group,
+    };
+    for text in [
+        "stats count(*) as c, sum(n) as s",
+        "fields n | sort n desc | limit 3",
+        "fields n | limit 5",
+        "stats count(*) as c by bin(10m) | sort c desc | limit 1",
+    ] {
+        let got = tokio::time::timeout(std::time::Duration::from_secs(30), rows(&f, text))
+            .await
+            .unwrap_or_else(|_| panic!("{text} stalled"));
+        assert!(!got.is_empty(), "{text}");
+        if text.starts_with("stats count(*) as c, sum") {
+            assert_eq!(got, vec![row(&[("c", "2000"), ("s", "1999000")])]);
+        }
+        if text.starts_with("fields n | sort") {
+            let n: Vec<_> = got.iter().map(|r| r[0].1.clone()).collect();
+            assert_eq!(n, ["1999", "1998", "1997"]);
+        }
+    }
+}
