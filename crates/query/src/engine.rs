@@ -68,7 +68,7 @@ pub async fn run(store: &Store, request: QueryRequest<'_>) -> Result<QueryOutput
     let query = insights::parse(request.text)?;
     let (table, counters) =
         table::log_table(store, request.groups, request.start_ms, request.end_ms)?;
-    let ctx = SessionContext::new();
+    let ctx = insights_context();
     ctx.register_table("logs", Arc::new(table))?;
     let scan = ctx.table("logs").await?.into_unoptimized_plan();
     let matched = Arc::new(std::sync::atomic::AtomicU64::new(0));
@@ -99,6 +99,18 @@ pub async fn run(store: &Store, request: QueryRequest<'_>) -> Result<QueryOutput
         records_scanned,
         bytes_scanned: counters.bytes.load(Ordering::Relaxed),
     })
+}
+
+/// A DataFusion session for Insights plans. The rules that move field extraction down
+/// to the scan are off: JSON functions declare themselves cheap leaf extractions, but on
+/// raw messages each is a parse, and moved below a filter it runs for every event
+/// instead of only the matching ones.
+fn insights_context() -> SessionContext {
+    let ctx = SessionContext::new();
+    for rule in ["extract_leaf_expressions", "push_down_leaf_projections"] {
+        ctx.remove_optimizer_rule(rule);
+    }
+    ctx
 }
 
 /// Checks SQL (`queryLanguage = "SQL"`) and finds the log groups it reads: each group of
