@@ -1038,7 +1038,7 @@ fn build_bodies(groups: &[GroupData], schedule: &[(usize, usize)], clients: usiz
                         .enumerate()
                         .map(|(i, &(g, b))| {
                             let pos = c * chunk + i;
-                            put_body(
+                            ingest::put_body(
                                 GROUPS[g].name,
                                 &stream_name(pos % clients),
                                 &groups[g].data,
@@ -1054,28 +1054,6 @@ fn build_bodies(groups: &[GroupData], schedule: &[(usize, usize)], clients: usiz
             .flat_map(|h| h.join().expect("body builder panicked"))
             .collect()
     })
-}
-
-fn put_body(group: &str, stream: &str, data: &Dataset, k: usize) -> Body {
-    let batch = &data.batches[k];
-    let mut body = Vec::with_capacity(batch.text.len() + batch.text.len() / 4 + 256);
-    body.extend_from_slice(b"{\"logGroupName\":");
-    serde_json::to_writer(&mut body, group).expect("write to Vec");
-    body.extend_from_slice(b",\"logStreamName\":");
-    serde_json::to_writer(&mut body, stream).expect("write to Vec");
-    body.extend_from_slice(b",\"logEvents\":[");
-    for (i, e) in data.events[batch.events.clone()].iter().enumerate() {
-        if i > 0 {
-            body.push(b',');
-        }
-        body.extend_from_slice(b"{\"timestamp\":");
-        body.extend_from_slice(e.timestamp.to_string().as_bytes());
-        body.extend_from_slice(b",\"message\":");
-        serde_json::to_writer(&mut body, data.message(e)).expect("write to Vec");
-        body.push(b'}');
-    }
-    body.extend_from_slice(b"]}");
-    Body::new(body)
 }
 
 async fn setup(client: &Client, clients: usize) -> anyhow::Result<()> {

@@ -56,6 +56,23 @@ fn values(rows: &[Vec<(String, String)>], field: &str) -> Vec<String> {
         .collect()
 }
 
+/// The VPC sample's lines as events at their flows' start times, and the raw text.
+fn vpc_events() -> (String, Vec<InputEvent>) {
+    let text = std::fs::read_to_string(shared("vpcflow/raw.log")).unwrap();
+    let mut events: Vec<InputEvent> = text
+        .lines()
+        .map(|line| {
+            let start: i64 = line.split(' ').nth(10).unwrap().parse().unwrap();
+            InputEvent {
+                timestamp: start * 1000,
+                message: line.to_string(),
+            }
+        })
+        .collect();
+    events.sort_by_key(|e| e.timestamp);
+    (text, events)
+}
+
 #[tokio::test]
 async fn lambda_report_fields() {
     let mut events = Vec::new();
@@ -112,18 +129,7 @@ async fn lambda_report_fields() {
 
 #[tokio::test]
 async fn vpc_flow_log_fields() {
-    let text = std::fs::read_to_string(shared("vpcflow/raw.log")).unwrap();
-    let mut events: Vec<InputEvent> = text
-        .lines()
-        .map(|line| {
-            let start: i64 = line.split(' ').nth(10).unwrap().parse().unwrap();
-            InputEvent {
-                timestamp: start * 1000,
-                message: line.to_string(),
-            }
-        })
-        .collect();
-    events.sort_by_key(|e| e.timestamp);
+    let (text, events) = vpc_events();
     let dir = tempfile::tempdir().unwrap();
     let (store, group) = group_of(dir.path(), events).await;
     let rows = query(
@@ -157,18 +163,7 @@ async fn vpc_flow_log_fields() {
 
 #[tokio::test]
 async fn pattern_clusters_lines_that_differ_only_in_values() {
-    let text = std::fs::read_to_string(shared("vpcflow/raw.log")).unwrap();
-    let mut events: Vec<InputEvent> = text
-        .lines()
-        .map(|line| {
-            let start: i64 = line.split(' ').nth(10).unwrap().parse().unwrap();
-            InputEvent {
-                timestamp: start * 1000,
-                message: line.to_string(),
-            }
-        })
-        .collect();
-    events.sort_by_key(|e| e.timestamp);
+    let (_, events) = vpc_events();
     let dir = tempfile::tempdir().unwrap();
     let (store, group) = group_of(dir.path(), events).await;
     let rows = query(&store, &group, "pattern @message").await;
