@@ -181,6 +181,10 @@ pub fn visible(
         .zip(sid.values().iter())
         .map(|(t, s)| Some(*t >= from && *t <= to && streams.contains(s)))
         .collect();
+    // Most batches of a scan are wholly visible: hand them on without a copy.
+    if mask.true_count() == batch.num_rows() {
+        return Ok(batch.clone());
+    }
     Ok(arrow_select::filter::filter_record_batch(batch, &mask)?)
 }
 
