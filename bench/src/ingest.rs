@@ -37,6 +37,8 @@ pub enum Output {
 /// Options of `bench ingest`.
 #[derive(Args, Debug)]
 pub struct IngestArgs {
+    #[command(flatten)]
+    run: crate::server::RunArgs,
     /// Raw log text to send (message bytes): 200MB, 1GB, 5MiB, ...
     #[arg(long, default_value = "200MB", value_parser = crate::parse_size)]
     size: usize,
@@ -46,9 +48,6 @@ pub struct IngestArgs {
     /// PutLogEvents batch size, counting message bytes + 26 per event (at most 1048576).
     #[arg(long, default_value_t = 1_000_000)]
     batch_bytes: usize,
-    /// The `trailwatch` binary; by default the one beside this executable.
-    #[arg(long)]
-    server_bin: Option<PathBuf>,
     /// Which logs to generate.
     #[arg(long, value_enum, default_value = "mixed")]
     kind: Kind,
@@ -58,19 +57,6 @@ pub struct IngestArgs {
     /// `table` or `json`.
     #[arg(long, value_enum, default_value = "table")]
     output: Output,
-    /// Where the data directory and baseline files go (a fresh subdirectory is made);
-    /// defaults to the system temp directory. Use the disk you want to measure.
-    #[arg(long)]
-    work_dir: Option<PathBuf>,
-    /// Keep the data directory and server log afterwards.
-    #[arg(long)]
-    keep: bool,
-    /// Exit with status 2 when a target is missed.
-    #[arg(long)]
-    strict: bool,
-    /// An extra argument for `trailwatch serve` (repeatable), e.g. --server-arg=--memtable-mib=128.
-    #[arg(long = "server-arg", allow_hyphen_values = true)]
-    server_args: Vec<String>,
     /// Record a `perf` profile (DWARF call graphs) of the server during the ingest phase.
     #[arg(long)]
     perf_record: Option<PathBuf>,
@@ -81,21 +67,9 @@ pub fn run(args: IngestArgs) -> anyhow::Result<bool> {
     if args.clients == 0 {
         bail!("--clients must be at least 1");
     }
-    let server_bin = match &args.server_bin {
-        Some(p) => p.clone(),
-        None => std::env::current_exe()?
-            .parent()
-            .context("the bench executable has no directory")?
-            .join("trailwatch"),
-    };
-    if !server_bin.is_file() {
-        bail!(
-            "no server binary at {} (build it with `cargo build --release -p trailwatch -p bench`, or pass --server-bin)",
-            server_bin.display()
-        );
-    }
+    let server_bin = args.run.server_bin()?;
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let mut work = WorkDir::create(args.work_dir.as_deref(), args.keep)?;
+    let mut work = WorkDir::create(args.run.work_dir.as_deref(), args.run.keep)?;
     let result = measure(&args, &work, &server_bin, cores);
     if result.is_err() && !work.keep {
         // Keep the server log and data directory of a failed run for inspection.
@@ -136,7 +110,7 @@ fn measure(
 
     // The server, on a fresh data directory.
     let data_dir = work.path.join("data");
-    let server = Server::start(server_bin, &data_dir, &args.server_args)?;
+    let server = Server::start(server_bin, &data_dir, &args.run.server_args)?;
     progress(format_args!(
         "server pid {} listening on {}",
         server.pid(),
@@ -277,7 +251,7 @@ fn measure(
                     {"metric": "peak_rss_bytes", "value": peak_rss, "target": format!("< {TARGET_RSS_BYTES}"), "pass": pass_rss},
                 ],
                 "pass": all_pass,
-                "server_log": args.keep.then(|| log_path.display().to_string()),
+                "server_log": args.run.keep.then(|| log_path.display().to_string()),
             });
             println!("{report}");
         }
@@ -480,14 +454,14 @@ fn measure(
             );
         }
     }
-    if args.keep {
+    if args.run.keep {
         progress(format_args!(
             "kept {} (server log {})",
             work.path.display(),
             log_path.display()
         ));
     }
-    Ok(all_pass || !args.strict)
+    Ok(all_pass || !args.run.strict)
 }
 
 fn append_json(r: &AppendResult, mbps: f64, cores: usize) -> serde_json::Value {

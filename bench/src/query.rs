@@ -34,6 +34,8 @@ const HOUR_COST_SLACK: f64 = 5.0;
 /// Options of `bench query`.
 #[derive(Args, Debug)]
 pub struct QueryArgs {
+    #[command(flatten)]
+    run: crate::server::RunArgs,
     /// Raw log text (message bytes) in all, a quarter per kind: 200MB, 1GB, 5MiB, ...
     #[arg(long, default_value = "200MB", value_parser = crate::parse_size)]
     size: usize,
@@ -60,22 +62,6 @@ pub struct QueryArgs {
     /// `table` or `json`.
     #[arg(long, value_enum, default_value = "table")]
     output: Output,
-    /// The `trailwatch` binary; by default the one beside this executable.
-    #[arg(long)]
-    server_bin: Option<PathBuf>,
-    /// Where the data directory and Parquet files go (a fresh subdirectory is made);
-    /// defaults to the system temp directory.
-    #[arg(long)]
-    work_dir: Option<PathBuf>,
-    /// Keep the data directory, Parquet files and server log afterwards.
-    #[arg(long)]
-    keep: bool,
-    /// Exit with status 2 when a target is missed.
-    #[arg(long)]
-    strict: bool,
-    /// An extra argument for `trailwatch serve` (repeatable).
-    #[arg(long = "server-arg", allow_hyphen_values = true)]
-    server_args: Vec<String>,
     /// The Python that starts the DuckDB helper (which then runs in its own venv).
     #[arg(long, default_value = "python3")]
     python: String,
@@ -104,19 +90,7 @@ pub fn run(args: QueryArgs) -> anyhow::Result<bool> {
             "--span-hours must be between 1 and 335 (the server refuses events older than 14 days)"
         );
     }
-    let server_bin = match &args.server_bin {
-        Some(p) => p.clone(),
-        None => std::env::current_exe()?
-            .parent()
-            .context("the bench executable has no directory")?
-            .join("trailwatch"),
-    };
-    if !server_bin.is_file() {
-        bail!(
-            "no server binary at {} (build it with `cargo build --release -p trailwatch -p bench`, or pass --server-bin)",
-            server_bin.display()
-        );
-    }
+    let server_bin = args.run.server_bin()?;
     let defs: Vec<Def> = {
         let all = queries::all("NEEDLE");
         for name in &args.only {
@@ -130,7 +104,7 @@ pub fn run(args: QueryArgs) -> anyhow::Result<bool> {
         all
     };
     drop(defs);
-    let mut work = WorkDir::create(args.work_dir.as_deref(), args.keep)?;
+    let mut work = WorkDir::create(args.run.work_dir.as_deref(), args.run.keep)?;
     let result = measure(&args, &work, &server_bin);
     if result.is_err() && !work.keep {
         work.keep = true;
@@ -349,7 +323,7 @@ fn measure(args: &QueryArgs, work: &WorkDir, server_bin: &Path) -> anyhow::Resul
     // 3. The server: ingest everything, then wait until it is all in segments.
     let bodies = build_bodies(&groups, &schedule, args.clients);
     let data_dir = work.path.join("data");
-    let mut server_args = args.server_args.clone();
+    let mut server_args = args.run.server_args.clone();
     if !server_args.iter().any(|a| a.contains("flush-interval")) {
         server_args.push("--flush-interval-secs=5".into());
     }
@@ -636,7 +610,7 @@ fn measure(args: &QueryArgs, work: &WorkDir, server_bin: &Path) -> anyhow::Resul
         ),
         Output::Table => print_table(&context, &outcomes, hour_cost.as_ref(), all_pass),
     }
-    if args.keep {
+    if args.run.keep {
         progress(format_args!(
             "kept {} (server log {})",
             work.path.display(),
@@ -648,7 +622,7 @@ fn measure(args: &QueryArgs, work: &WorkDir, server_bin: &Path) -> anyhow::Resul
             "{mismatches} queries returned different results on Trailwatch and DuckDB (see above)"
         );
     }
-    Ok(all_pass || !args.strict)
+    Ok(all_pass || !args.run.strict)
 }
 
 /// "A one-hour range costs about one hour of data": the same query over the full range,

@@ -306,3 +306,44 @@ fn read_credentials(path: &Path) -> anyhow::Result<Credentials> {
         _ => bail!("{} has no [default] access key", path.display()),
     }
 }
+
+/// What every benchmark takes about the server it starts and the files it leaves.
+#[derive(clap::Args, Debug)]
+pub struct RunArgs {
+    /// The `trailwatch` binary; by default the one beside this executable.
+    #[arg(long)]
+    pub server_bin: Option<PathBuf>,
+    /// Where the data directory and other files go (a fresh subdirectory is made);
+    /// defaults to the system temp directory. Use the disk you want to measure.
+    #[arg(long)]
+    pub work_dir: Option<PathBuf>,
+    /// Keep the data directory, other files and the server log afterwards.
+    #[arg(long)]
+    pub keep: bool,
+    /// Exit with status 2 when a target is missed.
+    #[arg(long)]
+    pub strict: bool,
+    /// An extra argument for `trailwatch serve` (repeatable), e.g. --server-arg=--memtable-mib=128.
+    #[arg(long = "server-arg", allow_hyphen_values = true)]
+    pub server_args: Vec<String>,
+}
+
+impl RunArgs {
+    /// The server binary to start, checked to exist.
+    pub fn server_bin(&self) -> anyhow::Result<PathBuf> {
+        let bin = match &self.server_bin {
+            Some(p) => p.clone(),
+            None => std::env::current_exe()?
+                .parent()
+                .context("the bench executable has no directory")?
+                .join("trailwatch"),
+        };
+        if !bin.is_file() {
+            bail!(
+                "no server binary at {} (build it with `cargo build --release -p trailwatch -p bench`, or pass --server-bin)",
+                bin.display()
+            );
+        }
+        Ok(bin)
+    }
+}

@@ -25,6 +25,9 @@ pub enum QueryError {
     /// A SQL query names a table that is no log group of the caller.
     #[error("Log group '{0}' does not exist")]
     UnknownGroup(String),
+    /// A SOURCE command selects more groups than a query may read.
+    #[error("The SOURCE command selected more than {MAX_SOURCE_GROUPS} log groups.")]
+    TooManyGroups,
 }
 
 /// One result row: `(field, value)` pairs in display order, absent values left out.
@@ -55,6 +58,37 @@ pub struct QueryRequest<'a> {
     pub end_ms: i64,
     /// Most rows returned.
     pub limit: usize,
+}
+
+/// The most log groups a SOURCE command may select, as in AWS.
+pub const MAX_SOURCE_GROUPS: usize = 10_000;
+
+/// The groups of `scope` a SOURCE command selects: by name prefix and log class.
+pub fn source_groups(
+    store: &Store,
+    scope: &model::Scope,
+    source: &insights::Source,
+) -> Result<Vec<GroupRow>, QueryError> {
+    let keep = |g: &GroupRow| {
+        (source.name_prefixes.is_empty()
+            || source
+                .name_prefixes
+                .iter()
+                .any(|p| g.name.starts_with(p.as_str())))
+            && (source.classes.is_empty()
+                || source
+                    .classes
+                    .iter()
+                    .any(|c| c.as_str() == g.log_group_class))
+    };
+    let groups = store
+        .catalog()
+        .groups(scope, None, MAX_SOURCE_GROUPS + 1, &keep)
+        .map_err(|e| DataFusionError::External(Box::new(e)))?;
+    if groups.len() > MAX_SOURCE_GROUPS {
+        return Err(QueryError::TooManyGroups);
+    }
+    Ok(groups)
 }
 
 /// Checks a query's syntax and plan without reading data, so StartQuery can refuse a

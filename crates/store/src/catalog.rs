@@ -377,13 +377,14 @@ impl Catalog {
             .optional()?)
     }
 
-    /// Groups of a scope whose names start with `prefix` and sort after `after`, in name order.
+    /// Groups of a scope that `keep` accepts and whose names sort after `after`, in name
+    /// order, at most `limit` of them.
     pub fn groups(
         &self,
         scope: &Scope,
         after: Option<&str>,
         limit: usize,
-        keep: &dyn Fn(&str) -> bool,
+        keep: &dyn Fn(&GroupRow) -> bool,
     ) -> Result<Vec<GroupRow>> {
         let conn = self.conn();
         let mut stmt = conn.prepare_cached(&format!(
@@ -396,7 +397,7 @@ impl Catalog {
         let mut out = Vec::new();
         for row in rows {
             let row = row?;
-            if keep(&row.name) {
+            if keep(&row) {
                 out.push(row);
                 if out.len() >= limit {
                     break;

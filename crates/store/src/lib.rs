@@ -188,17 +188,25 @@ impl Store {
         Ok(self.inner.catalog.stored_bytes(group_id)? + self.mem().group_bytes(group_id) as i64)
     }
 
-    /// A stream's statistics, segments and memtables together.
-    pub fn stream_stats(&self, stream: &StreamRow) -> StreamStats {
-        let mut stats = StreamStats {
-            first_event: stream.first_event,
-            last_event: stream.last_event,
-            last_ingestion: stream.last_ingestion,
-        };
-        if let Some(mem) = self.mem().stream_stats(stream.group_id).get(&stream.id) {
-            stats.merge(mem);
-        }
-        stats
+    /// A group's streams with their statistics, segments and memtables together. The
+    /// memtables are read once for the whole group, not once per stream.
+    pub fn streams_with_stats(&self, group_id: i64) -> Result<Vec<(StreamRow, StreamStats)>> {
+        let streams = self.inner.catalog.streams(group_id)?;
+        let unflushed = self.mem().stream_stats(group_id);
+        Ok(streams
+            .into_iter()
+            .map(|s| {
+                let mut stats = StreamStats {
+                    first_event: s.first_event,
+                    last_event: s.last_event,
+                    last_ingestion: s.last_ingestion,
+                };
+                if let Some(mem) = unflushed.get(&s.id) {
+                    stats.merge(mem);
+                }
+                (s, stats)
+            })
+            .collect())
     }
 
     /// Deletes a group, its streams, its unflushed events and its segment files.

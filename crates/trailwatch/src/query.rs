@@ -274,16 +274,7 @@ async fn run_local(
     } else {
         let parsed = query::engine::check(&job.text)?;
         let groups = match (&parsed.source, job.groups.is_empty()) {
-            (Some(source), _) => {
-                let keep = |name: &str| {
-                    source.name_prefixes.is_empty()
-                        || source
-                            .name_prefixes
-                            .iter()
-                            .any(|p| name.starts_with(p.as_str()))
-                };
-                store.catalog().groups(&scope, None, 10_000, &keep)?
-            }
+            (Some(source), _) => query::engine::source_groups(&store, &scope, source)?,
             (None, true) => bail!("name a log group with -g, or start the query with SOURCE"),
             (None, false) => job
                 .groups

@@ -185,14 +185,14 @@ pub(crate) async fn describe(ctx: &Ctx<'_>, input: DescribeInput) -> Result<Valu
     let pattern = input.log_group_name_pattern.clone();
     let class = input.log_group_class.clone();
     let after = input.next_token.as_deref().map(decode_token).transpose()?;
-    let keep = |name: &str| {
-        name.starts_with(&prefix) && pattern.as_deref().is_none_or(|p| name.contains(p))
+    // The class is filtered with the names, before the page is cut, so a page is full
+    // whenever more groups follow.
+    let keep = |g: &GroupRow| {
+        g.name.starts_with(&prefix)
+            && pattern.as_deref().is_none_or(|p| g.name.contains(p))
+            && class.as_deref().is_none_or(|c| g.log_group_class == c)
     };
     let rows = catalog.groups(ctx.scope(), after.as_deref(), limit + 1, &keep)?;
-    let rows: Vec<GroupRow> = rows
-        .into_iter()
-        .filter(|g| class.as_deref().is_none_or(|c| g.log_group_class == c))
-        .collect();
     let brief = input.log_group_name_pattern.is_some();
     page(rows, limit, |g| describe_group(ctx, g, brief))
 }
@@ -285,25 +285,24 @@ pub(crate) async fn list(ctx: &Ctx<'_>, input: ListInput) -> Result<Value, ApiEr
     let limit = input.limit.unwrap_or(50) as usize;
     let after = input.next_token.as_deref().map(decode_token).transpose()?;
     let class = input.log_group_class.clone();
-    let keep = |name: &str| {
-        alternatives.as_ref().is_none_or(|alts| {
-            alts.iter().any(|(anchored, text)| {
-                if *anchored {
-                    name.starts_with(text.as_str())
-                } else {
-                    name.contains(text.as_str())
-                }
+    let keep = |g: &GroupRow| {
+        let name = g.name.as_str();
+        class.as_deref().is_none_or(|c| g.log_group_class == c)
+            && alternatives.as_ref().is_none_or(|alts| {
+                alts.iter().any(|(anchored, text)| {
+                    if *anchored {
+                        name.starts_with(text.as_str())
+                    } else {
+                        name.contains(text.as_str())
+                    }
+                })
             })
-        })
     };
     let rows = ctx
         .state
         .store
         .catalog()
-        .groups(ctx.scope(), after.as_deref(), limit + 1, &keep)?
-        .into_iter()
-        .filter(|g| class.as_deref().is_none_or(|c| g.log_group_class == c))
-        .collect();
+        .groups(ctx.scope(), after.as_deref(), limit + 1, &keep)?;
     page(rows, limit, |g| {
         Ok(json!({
             "logGroupName": g.name,

@@ -141,20 +141,7 @@ fn query_groups(
                 "A query with a SOURCE command cannot also name log groups.",
             ));
         }
-        let keep = |name: &str| {
-            source.name_prefixes.is_empty()
-                || source
-                    .name_prefixes
-                    .iter()
-                    .any(|p| name.starts_with(p.as_str()))
-        };
-        let groups = catalog.groups(ctx.scope(), None, 10_001, &keep)?;
-        if groups.len() > 10_000 {
-            return Err(ApiError::invalid_parameter(
-                "The SOURCE command selected more than 10,000 log groups.",
-            ));
-        }
-        return Ok(groups);
+        return engine::source_groups(&ctx.state.store, ctx.scope(), source).map_err(malformed);
     }
     if given != 1 {
         return Err(ApiError::invalid_parameter(

@@ -86,16 +86,12 @@ pub(crate) async fn describe(ctx: &Ctx<'_>, input: DescribeInput) -> Result<Valu
     };
     let limit = input.limit.unwrap_or(50) as usize;
     let prefix = input.log_stream_name_prefix.unwrap_or_default();
-    let store = &ctx.state.store;
-    let mut streams: Vec<_> = store
-        .catalog()
-        .streams(group.id)?
+    let mut streams: Vec<_> = ctx
+        .state
+        .store
+        .streams_with_stats(group.id)?
         .into_iter()
-        .filter(|s| s.name.starts_with(&prefix))
-        .map(|s| {
-            let stats = store.stream_stats(&s);
-            (s, stats)
-        })
+        .filter(|(s, _)| s.name.starts_with(&prefix))
         .collect();
     if by_time {
         streams.sort_by(|a, b| {
