@@ -11,7 +11,7 @@ use crate::error::{Result, StoreError};
 use crate::memtable::{MemState, Row};
 use model::InputEvent;
 use std::fs::{self, File, OpenOptions};
-use std::io::{Seek, SeekFrom, Write};
+use std::io::{IoSlice, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, mpsc};
@@ -232,6 +232,20 @@ pub fn replay_file(path: &Path) -> Result<Vec<Record>> {
     Ok(records)
 }
 
+/// `write_all` for several buffers, tolerating short writes.
+fn write_all_vectored(file: &mut File, mut slices: &mut [IoSlice<'_>]) -> std::io::Result<()> {
+    IoSlice::advance_slices(&mut slices, 0);
+    while !slices.is_empty() {
+        match file.write_vectored(slices) {
+            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(n) => IoSlice::advance_slices(&mut slices, n),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
 struct Writer {
     dir: PathBuf,
     number: u64,
@@ -265,20 +279,25 @@ impl Writer {
             .iter()
             .map(|(b, _)| FRAME_HEADER + b.payload.len())
             .sum();
-        let mut buf = Vec::with_capacity(total);
+        let mut headers = Vec::with_capacity(group.len());
         for (batch, seq) in group.iter_mut() {
             *seq = self
                 .next_seq
                 .fetch_add(batch.events.len() as u64, Ordering::SeqCst);
             batch.payload[SEQ_OFFSET..SEQ_OFFSET + 8].copy_from_slice(&seq.to_le_bytes());
-            buf.extend_from_slice(&(batch.payload.len() as u32).to_le_bytes());
-            buf.extend_from_slice(&crc32fast::hash(&batch.payload).to_le_bytes());
-            buf.extend_from_slice(&batch.payload);
+            let mut header = [0u8; FRAME_HEADER];
+            header[..4].copy_from_slice(&(batch.payload.len() as u32).to_le_bytes());
+            header[4..].copy_from_slice(&crc32fast::hash(&batch.payload).to_le_bytes());
+            headers.push(header);
         }
-        let written = self
-            .file
-            .write_all(&buf)
-            .and_then(|_| self.file.sync_data());
+        // Headers and payloads go to the kernel as they are, with no group buffer copy.
+        let mut slices: Vec<IoSlice<'_>> = headers
+            .iter()
+            .zip(group.iter())
+            .flat_map(|(h, (b, _))| [IoSlice::new(h), IoSlice::new(&b.payload)])
+            .collect();
+        let written =
+            write_all_vectored(&mut self.file, &mut slices).and_then(|_| self.file.sync_data());
         if let Err(e) = written {
             // A failed write or sync leaves the tail unknown; cut it back so later records
             // never sit behind garbage that replay would stop at, or move to a new file.
