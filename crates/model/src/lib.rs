@@ -46,6 +46,11 @@ impl Scope {
     }
 }
 
+/// Log groups whose names start with this hold Trailwatch's own records (CloudTrail
+/// event history, event data stores). No user can name a group so, and the Logs API
+/// never lists them.
+pub const INTERNAL_GROUP_PREFIX: char = '@';
+
 /// The account `--dev` mode serves, as AWS's documentation examples do.
 pub const DEV_ACCOUNT: &str = "123456789012";
 

@@ -377,8 +377,8 @@ impl Catalog {
             .optional()?)
     }
 
-    /// Groups of a scope that `keep` accepts and whose names sort after `after`, in name
-    /// order, at most `limit` of them.
+    /// Users' groups of a scope (internal ones left out) that `keep` accepts and whose
+    /// names sort after `after`, in name order, at most `limit` of them.
     pub fn groups(
         &self,
         scope: &Scope,
@@ -388,10 +388,15 @@ impl Catalog {
     ) -> Result<Vec<GroupRow>> {
         let conn = self.conn();
         let mut stmt = conn.prepare_cached(&format!(
-            "SELECT {GROUP_COLUMNS} FROM log_groups WHERE account = ?1 AND region = ?2 AND name > ?3 ORDER BY name"
+            "SELECT {GROUP_COLUMNS} FROM log_groups WHERE account = ?1 AND region = ?2 AND name > ?3 AND substr(name, 1, 1) != ?4 ORDER BY name"
         ))?;
         let rows = stmt.query_map(
-            params![scope.account, scope.region, after.unwrap_or("")],
+            params![
+                scope.account,
+                scope.region,
+                after.unwrap_or(""),
+                model::INTERNAL_GROUP_PREFIX.to_string()
+            ],
             group_from_row,
         )?;
         let mut out = Vec::new();

@@ -179,6 +179,11 @@ impl Store {
         &self.inner.catalog
     }
 
+    /// The data directory, where other parts of Trailwatch keep their own files.
+    pub fn data_dir(&self) -> &std::path::Path {
+        &self.inner.opts.data_dir
+    }
+
     fn mem(&self) -> std::sync::RwLockReadGuard<'_, MemState> {
         self.inner.mem.read().unwrap_or_else(|e| e.into_inner())
     }
