@@ -38,6 +38,7 @@ class Server:
     proc: subprocess.Popen = None
     stdout_lines: list = field(default_factory=list)
     stderr_path: Path = None
+    extra: list = field(default_factory=list)
 
     def start(self):
         self.stderr_path = self.data_dir.parent / (self.data_dir.name + ".stderr.log")
@@ -51,6 +52,7 @@ class Server:
         ]
         if self.dev:
             args.append("--dev")
+        args.extend(self.extra)
         stderr = open(self.stderr_path, "w")
         self.proc = subprocess.Popen(
             args,
@@ -122,9 +124,9 @@ def read_credentials(path):
     )
 
 
-def _start(binary, tmp_path_factory, dev):
+def _start(binary, tmp_path_factory, dev, extra=()):
     base = tmp_path_factory.mktemp("dev-server" if dev else "server")
-    server = Server(binary=binary, data_dir=base / "data", dev=dev).start()
+    server = Server(binary=binary, data_dir=base / "data", dev=dev, extra=list(extra)).start()
     return server
 
 
@@ -158,6 +160,19 @@ def server(trailwatch_bin, tmp_path_factory):
 def dev_server(trailwatch_bin, tmp_path_factory):
     """A `--dev` server: any credentials (or none) are accepted."""
     srv = _start(trailwatch_bin, tmp_path_factory, dev=True)
+    yield srv
+    _stop(srv)
+
+
+@pytest.fixture(scope="session")
+def trail_server(trailwatch_bin, tmp_path_factory):
+    """A `--dev` server whose trails deliver every second and digest every two."""
+    srv = _start(
+        trailwatch_bin,
+        tmp_path_factory,
+        dev=True,
+        extra=["--trail-delivery-secs", "1", "--digest-interval-secs", "2"],
+    )
     yield srv
     _stop(srv)
 

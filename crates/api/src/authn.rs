@@ -20,6 +20,8 @@ pub struct Caller {
     pub arn: String,
     /// The IAM user name.
     pub user_name: String,
+    /// The user's unique id (`AIDA...`), or the account id for root.
+    pub principal_id: String,
     /// The access key the request was signed with, when there was one.
     pub access_key_id: Option<String>,
     /// The user's policies; `None` means everything is allowed (`--dev`).
@@ -62,6 +64,7 @@ pub async fn authenticate(
         let account = state.dev_account.to_string();
         return Ok(Caller {
             arn: format!("arn:aws:iam::{account}:root"),
+            principal_id: account.clone(),
             scope: Scope::new(account, region),
             user_name: "root".into(),
             access_key_id: None,
@@ -98,7 +101,14 @@ pub async fn authenticate(
             Err(e) => tracing::warn!(policy = %name, error = %e, "ignoring an unreadable policy"),
         }
     }
+    let principal_id = state
+        .store
+        .catalog()
+        .user(&key.account, &key.user_name)
+        .map(|u| u.user_id)
+        .unwrap_or_default();
     Ok(Caller {
+        principal_id,
         arn: format!("arn:aws:iam::{}:user/{}", key.account, key.user_name),
         scope: Scope::new(key.account, claims.region),
         user_name: key.user_name,
@@ -109,13 +119,46 @@ pub async fn authenticate(
 
 /// The region of an `Authorization` header's credential scope, without verifying anything.
 fn credential_region(headers: &[(String, String)]) -> Option<String> {
+    let region = credential_scope(headers)?.split('/').nth(2)?;
+    (!region.is_empty()).then(|| region.to_string())
+}
+
+/// `AKID/date/region/service/aws4_request` from an `Authorization` header.
+fn credential_scope(headers: &[(String, String)]) -> Option<&str> {
     let auth = headers
         .iter()
         .find(|(k, _)| k.eq_ignore_ascii_case("authorization"))?;
     let credential = auth.1.split("Credential=").nth(1)?;
-    let scope = credential.split([',', ' ']).next()?;
-    let region = scope.split('/').nth(2)?;
-    (!region.is_empty()).then(|| region.to_string())
+    credential.split([',', ' ']).next()
+}
+
+/// For a request that failed authentication: the caller its access key names, when the
+/// key exists, so the failure can still be recorded against that identity.
+pub fn claimed_caller(state: &AppState, parts: &Parts) -> Option<Caller> {
+    let headers: Vec<(String, String)> = parts
+        .headers
+        .iter()
+        .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
+        .collect();
+    let scope = credential_scope(&headers)?;
+    let mut fields = scope.split('/');
+    let key_id = fields.next()?;
+    let region = fields.nth(1).filter(|r| !r.is_empty())?;
+    let key = state.store.catalog().access_key(key_id).ok()??;
+    let principal_id = state
+        .store
+        .catalog()
+        .user(&key.account, &key.user_name)
+        .map(|u| u.user_id)
+        .unwrap_or_default();
+    Some(Caller {
+        principal_id,
+        arn: format!("arn:aws:iam::{}:user/{}", key.account, key.user_name),
+        scope: Scope::new(key.account, region),
+        user_name: key.user_name,
+        access_key_id: Some(key.access_key_id),
+        policies: Some(Vec::new()),
+    })
 }
 
 #[cfg(test)]

@@ -14,18 +14,41 @@ use store::iam::{AccessKey, User};
 
 const XMLNS: &str = "https://iam.amazonaws.com/doc/2010-05-08/";
 
-/// Runs one IAM action.
-pub async fn handle(state: &AppState, caller: &Caller, body: &[u8], request_id: &str) -> Response {
-    let params: HashMap<String, String> = form_urlencoded::parse(body).into_owned().collect();
+/// One IAM request's form parameters.
+pub fn params(body: &[u8]) -> HashMap<String, String> {
+    form_urlencoded::parse(body).into_owned().collect()
+}
+
+/// The request parameters a CloudTrail record shows for an IAM action: every form
+/// parameter but `Action` and `Version`, named in lower camel case as AWS records them.
+pub fn recorded_parameters(params: &HashMap<String, String>) -> serde_json::Value {
+    params
+        .iter()
+        .filter(|(k, _)| k.as_str() != "Action" && k.as_str() != "Version")
+        .map(|(k, v)| (lower_first(k), serde_json::Value::String(v.clone())))
+        .collect::<serde_json::Map<_, _>>()
+        .into()
+}
+
+/// Runs one IAM action and renders it; the error, if any, is returned for the record.
+pub async fn handle(
+    state: &AppState,
+    caller: &Caller,
+    params: &HashMap<String, String>,
+    request_id: &str,
+) -> (Response, Option<ApiError>) {
     let action = params.get("Action").map(String::as_str).unwrap_or("");
-    match run(state, caller, action, &params) {
+    match run(state, caller, action, params) {
         Ok(result) => {
             let body = format!(
                 "<{action}Response xmlns=\"{XMLNS}\">{result}<ResponseMetadata><RequestId>{request_id}</RequestId></ResponseMetadata></{action}Response>"
             );
-            (StatusCode::OK, [(header::CONTENT_TYPE, "text/xml")], body).into_response()
+            (
+                (StatusCode::OK, [(header::CONTENT_TYPE, "text/xml")], body).into_response(),
+                None,
+            )
         }
-        Err(e) => xml_error(&e, request_id),
+        Err(e) => (xml_error(&e, request_id), Some(iam_error(&e))),
     }
 }
 

@@ -2,15 +2,20 @@
 //!
 //! Where a request goes: [`router`] sends `POST /` to [`handle`], which reads the body,
 //! authenticates it ([`authn`]), and routes by protocol — AWS JSON 1.1 with
-//! `X-Amz-Target: Logs_20140328.<Op>` to [`logs`], the IAM query protocol
-//! (`Action=CreateUser&...`) to [`iam`]. Every library error becomes an AWS error shape
-//! in [`error`], and every response carries `x-amzn-RequestId`.
+//! `X-Amz-Target: Logs_20140328.<Op>` to [`logs`], with
+//! `X-Amz-Target: com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.<Op>` to
+//! [`cloudtrail`], the IAM query protocol (`Action=CreateUser&...`) to [`iam`]. Then the
+//! call is recorded as a CloudTrail record (`recorder`, durable before the answer).
+//! Every library error becomes an AWS error shape in [`error`], and every response
+//! carries `x-amzn-RequestId`.
 
 pub mod authn;
+pub mod cloudtrail;
 pub mod error;
 pub mod iam;
 pub mod logs;
 mod protocol;
+mod recorder;
 
 pub use error::ApiError;
 
@@ -38,6 +43,10 @@ pub struct AppState {
     pub dev_account: Arc<str>,
     /// Logs Insights queries, running and finished.
     pub queries: Arc<logs::queries::QueryManager>,
+    /// CloudTrail: the recorder of every call, trails, keys, event data stores.
+    pub audit: audit::Audit,
+    /// CloudTrail Lake queries, running and finished.
+    pub lake: Arc<cloudtrail::lake::LakeQueries>,
 }
 
 /// The HTTP routes.
@@ -68,13 +77,46 @@ async fn not_found() -> Response {
 }
 
 async fn reset(State(state): State<AppState>) -> Response {
+    if let Err(e) = state.audit.reset() {
+        return protocol::json_error(&ApiError::from(e));
+    }
     match state.store.reset().await {
         Ok(()) => (StatusCode::OK, "reset\n").into_response(),
         Err(e) => protocol::json_error(&ApiError::from(e)),
     }
 }
 
-/// One AWS API request: read, authenticate, route.
+/// Which service a request is for, from its protocol and target.
+enum Service<'a> {
+    Iam,
+    Logs(&'a str),
+    CloudTrail(&'a str),
+    Unknown,
+}
+
+impl Service<'_> {
+    fn of(headers: &HeaderMap) -> Service<'_> {
+        if is_form(headers) {
+            return Service::Iam;
+        }
+        let target = headers
+            .get("x-amz-target")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        // botocore sends CloudTrail's long target prefix, Smithy SDKs the short one.
+        let target = target
+            .strip_prefix(cloudtrail::TARGET_NAMESPACE)
+            .unwrap_or(target);
+        match target.split_once('.') {
+            Some(("Logs_20140328", op)) => Service::Logs(op),
+            Some((cloudtrail::TARGET_SERVICE, op)) => Service::CloudTrail(op),
+            _ => Service::Unknown,
+        }
+    }
+}
+
+/// One AWS API request: read, authenticate, route, record, answer. The record is
+/// durable before the answer leaves.
 async fn handle(State(state): State<AppState>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let request_id = parts
@@ -82,29 +124,73 @@ async fn handle(State(state): State<AppState>, request: Request) -> Response {
         .get::<protocol::RequestId>()
         .map(|r| r.0.clone())
         .unwrap_or_default();
-    let is_query_protocol = is_form(&parts.headers);
-    let authenticated = match read_body(body).await {
-        Ok(body) => authn::authenticate(&state, &parts, &body)
-            .await
-            .map(|caller| (body, caller)),
-        Err(e) => Err(e),
-    };
-    let (body, caller) = match authenticated {
-        Ok(v) => v,
-        Err(e) if is_query_protocol => return iam::xml_error(&e, &request_id),
+    let service = Service::of(&parts.headers);
+    let body = match read_body(body).await {
+        Ok(body) => body,
+        Err(e) if matches!(service, Service::Iam) => return iam::xml_error(&e, &request_id),
         Err(e) => return protocol::json_error(&e),
     };
-    if is_query_protocol {
-        return iam::handle(&state, &caller, &body, &request_id).await;
+    let recording = recorder::Recording::start(&parts, &request_id);
+    let caller = match authn::authenticate(&state, &parts, &body).await {
+        Ok(caller) => caller,
+        Err(e) => {
+            if let Some(claimed) = authn::claimed_caller(&state, &parts) {
+                let (source, op, request) = recorder::describe(&service, &body);
+                if let Some(source) = source {
+                    let call = recording.call(&claimed, source, op, request, None, Some(&e));
+                    if let Err(failure) = state.audit.record(&call).await {
+                        tracing::error!(error = %failure, "cannot record a refused call");
+                    }
+                }
+            }
+            return match service {
+                Service::Iam => iam::xml_error(&e, &request_id),
+                _ => protocol::json_error(&e),
+            };
+        }
+    };
+    let (source, op, request) = recorder::describe(&service, &body);
+    let (response, response_elements, error) = match service {
+        Service::Iam => {
+            let params = iam::params(&body);
+            let (response, error) = iam::handle(&state, &caller, &params, &request_id).await;
+            (response, None, error)
+        }
+        Service::Logs(op) => render(logs::handle(&state, &caller, op, &body).await),
+        Service::CloudTrail(op) => render(cloudtrail::handle(&state, &caller, op, &body).await),
+        Service::Unknown => {
+            let e = ApiError::client("UnknownOperationException", "");
+            (protocol::json_error(&e), None, Some(e))
+        }
+    };
+    if let Some(source) = source {
+        let call = recording.call(
+            &caller,
+            source,
+            op,
+            request,
+            response_elements,
+            error.as_ref(),
+        );
+        if let Err(failure) = state.audit.record(&call).await {
+            // An unrecorded call must not look like a recorded one.
+            tracing::error!(error = %failure, "cannot record a call");
+            let e = ApiError::unavailable("The service cannot process the request right now.");
+            return match service {
+                Service::Iam => iam::xml_error(&e, &request_id),
+                _ => protocol::json_error(&e),
+            };
+        }
     }
-    let target = parts
-        .headers
-        .get("x-amz-target")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    match target.split_once('.') {
-        Some(("Logs_20140328", op)) => logs::handle(&state, &caller, op, &body).await,
-        _ => protocol::json_error(&ApiError::client("UnknownOperationException", "")),
+    response
+}
+
+fn render(
+    result: Result<serde_json::Value, ApiError>,
+) -> (Response, Option<serde_json::Value>, Option<ApiError>) {
+    match result {
+        Ok(body) => (protocol::json_ok(&body), Some(body), None),
+        Err(e) => (protocol::json_error(&e), None, Some(e)),
     }
 }
 

@@ -34,6 +34,21 @@ pub struct History {
     targets: Mutex<HashMap<(Scope, String), (GroupRow, StreamRow)>>,
 }
 
+/// Which records a [`History::scan`] reads.
+#[derive(Debug, Clone, Copy)]
+pub struct Scan<'a> {
+    /// The internal group.
+    pub group: &'a str,
+    /// Event times, epoch ms, inclusive.
+    pub range: (i64, i64),
+    /// Oldest or newest first.
+    pub direction: Direction,
+    /// Only records past this position.
+    pub after: Cursor,
+    /// Stop once this many are kept.
+    pub limit: usize,
+}
+
 /// One record read back, with its position.
 #[derive(Debug, Clone)]
 pub struct StoredRecord {
@@ -140,20 +155,22 @@ impl History {
         Ok(())
     }
 
-    /// Reads records of an internal group in `[from, to]` in a direction, after a
-    /// position, keeping those `keep` accepts, until `limit` are kept. Returns them and
-    /// whether more may follow.
+    /// Reads records of an internal group as `scan` says, keeping those `keep` accepts,
+    /// until `scan.limit` are kept. Returns them and whether more may follow.
     pub async fn scan(
         &self,
         scope: &Scope,
-        group: &str,
-        range: (i64, i64),
-        direction: Direction,
-        mut after: Cursor,
-        limit: usize,
+        scan: Scan<'_>,
         keep: &(dyn Fn(&Value, &StoredEvent) -> bool + Sync),
     ) -> Result<(Vec<StoredRecord>, bool), AuditError> {
         const PAGE: usize = 1000;
+        let Scan {
+            group,
+            range,
+            direction,
+            mut after,
+            limit,
+        } = scan;
         let (g, s) = self.target(scope, group)?;
         let mut out = Vec::new();
         loop {

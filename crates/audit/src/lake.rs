@@ -7,13 +7,15 @@
 
 use crate::AuditError;
 use crate::catalog::AuditCatalog;
-use crate::history::{History, eds_group};
+use crate::history::{HISTORY_GROUP, History, eds_group};
 use crate::record::parse_event_time;
 use crate::selectors::Selectors;
 use model::{InputEvent, Scope};
+use query::lake::{LakeError, LakeSource, LakeTable};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// The catalog kind event data stores are stored under.
 pub const KIND: &str = "eds";
@@ -154,4 +156,82 @@ pub async fn import(
     catalog.mark_event_ids(&eds.id, &fresh_ids)?;
     counts.added = fresh.len() as u64;
     Ok(counts)
+}
+
+/// The table an event data store is: its regions' history since its creation and within
+/// its retention, through its selectors, plus everything imported into it.
+pub fn table(history: &History, eds: &EventDataStore) -> Result<LakeTable, AuditError> {
+    let now = model::time::now_ms();
+    let cutoff = eds.retention_cutoff(now);
+    let mut sources = Vec::new();
+    for group in history.store().catalog().all_groups()? {
+        if group.scope.account != eds.account {
+            continue;
+        }
+        if group.name == HISTORY_GROUP && (eds.multi_region || group.scope.region == eds.region) {
+            let selectors = eds.selectors.clone();
+            sources.push(LakeSource {
+                group_id: group.id,
+                // Records have whole-second times; the creating second counts.
+                from_ms: cutoff.max(eds.created_ms / 1000 * 1000),
+                to_ms: i64::MAX,
+                keep: Some(Arc::new(move |r: &Value| selectors.wants(r))),
+            });
+        } else if group.name == eds_group(&eds.id) {
+            sources.push(LakeSource {
+                group_id: group.id,
+                from_ms: cutoff,
+                to_ms: i64::MAX,
+                keep: None,
+            });
+        }
+    }
+    Ok(LakeTable::new(history.store(), sources))
+}
+
+/// Why a Lake query's tables could not be found.
+#[derive(Debug, thiserror::Error)]
+pub enum TablesError {
+    /// The statement does not parse or is not a SELECT.
+    #[error(transparent)]
+    Query(#[from] LakeError),
+    /// A table names no event data store of the account.
+    #[error("Event data store {0} does not exist.")]
+    NotFound(String),
+    /// The audit catalog failed.
+    #[error(transparent)]
+    Audit(#[from] AuditError),
+}
+
+/// The stores a Lake query names (by id, or by name in any case), in the order named.
+pub fn stores_named(
+    catalog: &AuditCatalog,
+    account: &str,
+    sql: &str,
+) -> Result<Vec<(String, EventDataStore)>, TablesError> {
+    let stores: Vec<EventDataStore> = catalog.list(KIND, Some(account))?;
+    query::lake::lake_tables(sql)?
+        .into_iter()
+        .map(|name| {
+            let eds = stores
+                .iter()
+                .find(|s| s.id == name || s.name.eq_ignore_ascii_case(&name))
+                .cloned()
+                .ok_or_else(|| TablesError::NotFound(name.clone()))?;
+            Ok((name, eds))
+        })
+        .collect()
+}
+
+/// The tables of a Lake query over an account's event data stores, ready for
+/// [`query::lake::run_lake_sql`].
+pub fn tables_for(
+    audit: &crate::Audit,
+    account: &str,
+    sql: &str,
+) -> Result<Vec<(String, LakeTable)>, TablesError> {
+    stores_named(audit.catalog(), account, sql)?
+        .into_iter()
+        .map(|(name, eds)| Ok((name, table(audit.history(), &eds)?)))
+        .collect()
 }

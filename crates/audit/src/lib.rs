@@ -23,6 +23,7 @@ pub mod lookup;
 pub mod record;
 pub mod selectors;
 pub mod trail;
+pub mod validate;
 
 use bucket::Buckets;
 use catalog::AuditCatalog;
@@ -227,6 +228,12 @@ impl Audit {
             trail.status.stop_logging_ms = Some(model::time::now_ms());
         }
         self.save_trail(trail)
+    }
+
+    /// Starts new digest chains for a trail now (log file validation switched on).
+    pub fn restart_chains(&self, trail: &Trail) -> Result<(), AuditError> {
+        self.deliverer()
+            .restart_chains(trail, model::time::now_ms())
     }
 
     /// Forgets a trail's delivery state (DeleteTrail).

@@ -2,7 +2,7 @@
 //! (`reference/aws-formats.md` §3).
 
 use crate::AuditError;
-use crate::history::{HISTORY_GROUP, History, LOOKUP_WINDOW_MS};
+use crate::history::{HISTORY_GROUP, History, LOOKUP_WINDOW_MS, Scan};
 use model::{Scope, time};
 use serde_json::{Value, json};
 use store::read::{Cursor, Direction};
@@ -229,11 +229,13 @@ pub async fn lookup(
     let (mut found, _) = history
         .scan(
             scope,
-            HISTORY_GROUP,
-            (from, to),
-            Direction::Backward,
-            request.after.unwrap_or(Cursor::END),
-            request.max_results + 1,
+            Scan {
+                group: HISTORY_GROUP,
+                range: (from, to),
+                direction: Direction::Backward,
+                after: request.after.unwrap_or(Cursor::END),
+                limit: request.max_results + 1,
+            },
             &|r, _| matches(r, request),
         )
         .await?;

@@ -241,10 +241,10 @@ pub fn is_data_event(source: &str, op: &str) -> bool {
 /// Removes what a record must never hold from a request: the log events of
 /// PutLogEvents (the payload is the data, not the call).
 pub fn sanitize_request(op: &str, mut request: Value) -> Value {
-    if let Value::Object(members) = &mut request {
-        if op == "PutLogEvents" {
-            members.remove("logEvents");
-        }
+    if let Value::Object(members) = &mut request
+        && op == "PutLogEvents"
+    {
+        members.remove("logEvents");
     }
     request
 }

@@ -83,7 +83,7 @@ fn resource_values(record: &Value, key: &str) -> Vec<String> {
         .and_then(Value::as_array)
         .map(|rs| {
             rs.iter()
-                .filter_map(|r| r.get(key).or_else(|| r.get(&key.to_lowercase())))
+                .filter_map(|r| r.get(key).or_else(|| r.get(key.to_lowercase())))
                 .filter_map(Value::as_str)
                 .map(str::to_string)
                 .collect()

@@ -5,7 +5,7 @@
 use crate::AuditError;
 use crate::bucket::Buckets;
 use crate::catalog::{AuditCatalog, ChainHead, DeliveredFile, PreviousDigest};
-use crate::history::{HISTORY_GROUP, History};
+use crate::history::{HISTORY_GROUP, History, Scan};
 use crate::keys::signing_key;
 use crate::layout::{self, SIGNATURE_ALGORITHM};
 use crate::record::parse_event_time;
@@ -170,7 +170,9 @@ impl Deliverer<'_> {
     async fn deliver_region(&self, trail: &mut Trail, region: &str) -> Result<(), AuditError> {
         let arn = trail.arn();
         let scope = Scope::new(trail.account.clone(), region);
-        let start = trail.status.start_logging_ms.unwrap_or(0);
+        // Record times have whole seconds: the StartLogging call's own record carries the
+        // second logging started in.
+        let start = trail.status.start_logging_ms.unwrap_or(0) / 1000 * 1000;
         loop {
             let (after_seq, newest) = match self.catalog.delivery_cursor(&arn, region)? {
                 Some(c) => c,
@@ -181,14 +183,16 @@ impl Deliverer<'_> {
                 .history
                 .scan(
                     &scope,
-                    HISTORY_GROUP,
-                    (from, i64::MAX),
-                    Direction::Forward,
-                    Cursor {
-                        timestamp: from,
-                        seq: 0,
+                    Scan {
+                        group: HISTORY_GROUP,
+                        range: (from, i64::MAX),
+                        direction: Direction::Forward,
+                        after: Cursor {
+                            timestamp: from,
+                            seq: 0,
+                        },
+                        limit: RECORDS_PER_FILE,
                     },
-                    RECORDS_PER_FILE,
                     &|_, e| e.seq > after_seq && e.timestamp >= start,
                 )
                 .await?;
@@ -350,6 +354,10 @@ impl Deliverer<'_> {
         if !force && now - head.end_ms < interval_ms {
             return Ok(());
         }
+        // Digest keys name their end to the second: a digest due in the same second as the
+        // previous one (a final digest right after a scheduled one) ends a second later
+        // rather than overwriting it.
+        let now = now.max(head.end_ms / 1000 * 1000 + 1000);
         let files = self.catalog.undigested(&arn, region)?;
         let key = layout::digest_key(
             trail.key_prefix.as_deref(),

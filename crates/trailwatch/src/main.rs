@@ -6,6 +6,7 @@ mod client;
 mod iam;
 mod query;
 mod serve;
+mod validate_logs;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -28,6 +29,8 @@ enum Command {
     Query(query::QueryArgs),
     /// Run SQL over log groups (each a table) and print its rows.
     Sql(query::SqlArgs),
+    /// Check a trail's log files against its signed digests (`aws cloudtrail validate-logs`).
+    ValidateLogs(validate_logs::ValidateLogsArgs),
 }
 
 fn main() -> ExitCode {
@@ -48,6 +51,7 @@ fn main() -> ExitCode {
             Command::Iam(args) => iam::run(args).await,
             Command::Query(args) => query::run(args).await,
             Command::Sql(args) => query::run_sql(args).await,
+            Command::ValidateLogs(args) => validate_logs::run(args).await,
         }
     });
     match result {

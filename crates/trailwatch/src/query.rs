@@ -27,8 +27,12 @@ pub struct SqlArgs {
     #[command(flatten)]
     range: RangeArgs,
     /// A SELECT over log groups as tables, e.g.
-    /// `SELECT "@logStream", count(*) FROM "app" GROUP BY 1`.
+    /// `SELECT "@logStream", count(*) FROM "app" GROUP BY 1`; with `--lake`, over
+    /// CloudTrail event data stores (by id or name) in the Lake's columns.
     query: String,
+    /// Query CloudTrail Lake event data stores instead of log groups.
+    #[arg(long)]
+    lake: bool,
     #[command(flatten)]
     client: ClientArgs,
 }
@@ -107,6 +111,9 @@ pub async fn run(args: QueryArgs) -> anyhow::Result<()> {
 
 /// Runs a SQL query and prints its rows.
 pub async fn run_sql(args: SqlArgs) -> anyhow::Result<()> {
+    if args.lake {
+        return run_lake(&args).await;
+    }
     let job = Job {
         sql: true,
         text: args.query,
@@ -163,6 +170,116 @@ async fn execute(client_args: &ClientArgs, range: &RangeArgs, job: Job) -> anyho
         );
     }
     Ok(())
+}
+
+/// A CloudTrail Lake query: on a data directory, or through CloudTrail's StartQuery and
+/// GetQueryResults.
+async fn run_lake(args: &SqlArgs) -> anyhow::Result<()> {
+    let (columns, rows) = match &args.range.data_dir {
+        Some(dir) => {
+            let store = store::Store::open(store::StoreOptions::new(dir)).with_context(|| {
+                format!(
+                    "cannot open {} (stop the server, or query it with --endpoint)",
+                    dir.display()
+                )
+            })?;
+            let account = match &args.range.account {
+                Some(a) => a.clone(),
+                None => store
+                    .catalog()
+                    .meta("account_id")?
+                    .unwrap_or_else(|| model::DEV_ACCOUNT.to_string()),
+            };
+            let audit = audit::Audit::open(store.clone(), audit::AuditOptions::new(dir))?;
+            let tables = audit::lake::tables_for(&audit, &account, &args.query)?;
+            let result = query::lake::run_lake_sql(&args.query, tables).await?;
+            (result.columns, result.rows)
+        }
+        None => lake_remote(&args.client, &args.query).await?,
+    };
+    let table: Vec<Vec<String>> = rows
+        .into_iter()
+        .map(|r| r.into_iter().map(Option::unwrap_or_default).collect())
+        .collect();
+    let headers: Vec<&str> = columns.iter().map(String::as_str).collect();
+    print_records(args.client.output, &headers, &table);
+    Ok(())
+}
+
+/// Runs a Lake query on a server; the column names and rows (NULLs as `None`).
+async fn lake_remote(
+    client_args: &ClientArgs,
+    statement: &str,
+) -> anyhow::Result<(Vec<String>, Vec<Vec<Option<String>>>)> {
+    const TARGET: &str = "CloudTrail_20131101";
+    let client = Client::new(client_args)?;
+    let started = client
+        .json(
+            "cloudtrail",
+            &format!("{TARGET}.StartQuery"),
+            &json!({ "QueryStatement": statement }),
+        )
+        .await?;
+    let id = started["QueryId"]
+        .as_str()
+        .context("no QueryId in the answer")?
+        .to_string();
+    let mut delay = Duration::from_millis(50);
+    let mut columns: Vec<String> = Vec::new();
+    let mut rows = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let mut input = json!({ "QueryId": id });
+        if let Some(t) = &token {
+            input["NextToken"] = t.clone().into();
+        }
+        let out = client
+            .json("cloudtrail", &format!("{TARGET}.GetQueryResults"), &input)
+            .await?;
+        match out["QueryStatus"].as_str() {
+            Some("QUEUED" | "RUNNING") => {
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(1));
+                continue;
+            }
+            Some("FINISHED") => {}
+            other => bail!(
+                "query {id} ended with status {}: {}",
+                other.unwrap_or("Unknown"),
+                out["ErrorMessage"].as_str().unwrap_or("")
+            ),
+        }
+        for row in out["QueryResultRows"].as_array().into_iter().flatten() {
+            let cells: Vec<(String, String)> = row
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|cell| {
+                    let (k, v) = cell.as_object()?.iter().next()?;
+                    Some((k.clone(), v.as_str().unwrap_or_default().to_string()))
+                })
+                .collect();
+            for (k, _) in &cells {
+                if !columns.contains(k) {
+                    columns.push(k.clone());
+                }
+            }
+            rows.push(
+                columns
+                    .iter()
+                    .map(|c| cells.iter().find(|(k, _)| k == c).map(|(_, v)| v.clone()))
+                    .collect::<Vec<_>>(),
+            );
+        }
+        match out["NextToken"].as_str() {
+            Some(t) => token = Some(t.to_string()),
+            None => break,
+        }
+    }
+    for row in &mut rows {
+        row.resize(columns.len(), None);
+    }
+    Ok((columns, rows))
 }
 
 /// StartQuery, then GetQueryResults until the query ends.

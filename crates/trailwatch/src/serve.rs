@@ -46,6 +46,19 @@ pub struct ServeArgs {
     /// Memory budget for unflushed events, in MiB; writers wait beyond it.
     #[arg(long, default_value_t = 128)]
     memtable_mib: usize,
+    /// Directory whose subdirectories are the buckets trails deliver to
+    /// (default: <data-dir>/buckets).
+    #[arg(long)]
+    buckets_dir: Option<PathBuf>,
+    /// How often logging trails deliver their records, in seconds (AWS: about 5 minutes).
+    #[arg(long, default_value_t = 300)]
+    trail_delivery_secs: u64,
+    /// How long one digest file covers, in seconds (AWS: one hour).
+    #[arg(long, default_value_t = 3600)]
+    digest_interval_secs: u64,
+    /// Do not record API calls as CloudTrail events (to measure what recording costs).
+    #[arg(long)]
+    no_audit: bool,
 }
 
 /// Runs the server until SIGTERM or Ctrl-C, then flushes and exits.
@@ -71,7 +84,19 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     bootstrap_admin(&store, &args.data_dir, addr)?;
     let background = store.spawn_background();
+    let mut audit_options = audit::AuditOptions::new(&args.data_dir);
+    audit_options.record = !args.no_audit;
+    if let Some(dir) = &args.buckets_dir {
+        audit_options.buckets_root = dir.clone();
+    }
+    audit_options.delivery_interval = Duration::from_secs(args.trail_delivery_secs.max(1));
+    audit_options.digest_interval = Duration::from_secs(args.digest_interval_secs.max(1));
+    let audit = audit::Audit::open(store.clone(), audit_options)
+        .context("cannot open the audit catalog")?;
+    let delivery = audit.spawn_delivery();
     let state = api::AppState {
+        audit: audit.clone(),
+        lake: Arc::default(),
         store: store.clone(),
         dev: args.dev,
         dev_account: Arc::from(model::DEV_ACCOUNT),
@@ -93,10 +118,17 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         }
     );
     std::io::stdout().flush()?;
-    axum::serve(listener, api::router(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
-    tracing::info!("stopping: flushing events to segments");
+    axum::serve(
+        listener,
+        api::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
+    delivery.abort();
+    tracing::info!("stopping: delivering trails, flushing events to segments");
+    if let Err(e) = audit.deliver_all().await {
+        tracing::warn!(error = %e, "last trail delivery failed");
+    }
     store.stop_background();
     let _ = background.await;
     store.shutdown().await?;

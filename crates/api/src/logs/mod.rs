@@ -12,8 +12,6 @@ mod tags;
 use crate::AppState;
 use crate::authn::Caller;
 use crate::error::{ApiError, constraint, missing};
-use crate::protocol::{json_error, json_ok};
-use axum::response::Response;
 use model::{LogGroupName, LogStreamName, Scope};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -42,10 +40,15 @@ impl Ctx<'_> {
     }
 }
 
-/// Runs one Logs operation and renders its result.
-pub async fn handle(state: &AppState, caller: &Caller, op: &str, body: &[u8]) -> Response {
+/// Runs one Logs operation.
+pub async fn handle(
+    state: &AppState,
+    caller: &Caller,
+    op: &str,
+    body: &[u8],
+) -> Result<Value, ApiError> {
     let ctx = Ctx { state, caller };
-    let result = async {
+    {
         match op {
             "CreateLogGroup" => groups::create(&ctx, parse(body)?).await,
             "DeleteLogGroup" => groups::delete(&ctx, parse(body)?).await,
@@ -76,15 +79,10 @@ pub async fn handle(state: &AppState, caller: &Caller, op: &str, body: &[u8]) ->
             _ => Err(ApiError::client("UnknownOperationException", "")),
         }
     }
-    .await;
-    match result {
-        Ok(body) => json_ok(&body),
-        Err(e) => json_error(&e),
-    }
 }
 
 /// Parses an operation's input; an empty body counts as `{}`, as Smithy requires.
-fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+pub(crate) fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     let body = if body.iter().all(u8::is_ascii_whitespace) {
         b"{}".as_slice()
     } else {

@@ -89,6 +89,23 @@ impl Server {
         client_with(&self.endpoint, region, &id, &secret)
     }
 
+    /// A CloudTrail client: admin credentials on an authenticated server, anything on `--dev`.
+    pub fn cloudtrail(&self) -> aws_sdk_cloudtrail::Client {
+        let (id, secret) = if self.dev {
+            ("AKIDEXAMPLE".to_string(), "secret".to_string())
+        } else {
+            self.admin_credentials()
+        };
+        let config = aws_sdk_cloudtrail::Config::builder()
+            .behavior_version_latest()
+            .endpoint_url(&self.endpoint)
+            .region(aws_sdk_cloudtrail::config::Region::new("us-east-1"))
+            .credentials_provider(Credentials::new(id, secret, None, None, "test"))
+            .retry_config(aws_smithy_types::retry::RetryConfig::disabled())
+            .build();
+        aws_sdk_cloudtrail::Client::from_conf(config)
+    }
+
     /// Sends SIGTERM and waits for a graceful exit.
     pub fn terminate(mut self) -> ExitStatus {
         let mut child = self.child.take().expect("running");
