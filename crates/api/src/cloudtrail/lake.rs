@@ -536,3 +536,32 @@ pub(crate) fn cancel_query(ctx: &Ctx<'_>, input: QueryIdInput) -> Result<Value, 
         Ok(json!({ "QueryId": input.query_id, "QueryStatus": "CANCELLED" }))
     })
 }
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct ImportInput {
+    event_data_store: Option<String>,
+    records: Option<Vec<Value>>,
+}
+
+/// `Trailwatch_20261127.ImportAuditEvents`: records from exported CloudTrail files into an
+/// event data store, kept verbatim with their own times, idempotent on `eventID`.
+/// Authorized as `cloudtrail:StartImport`, AWS's own import into a store.
+pub(crate) async fn import_events(ctx: &Ctx<'_>, input: ImportInput) -> Result<Value, ApiError> {
+    let id = crate::logs::required(&input.event_data_store, "eventDataStore")?;
+    let records = crate::logs::required(&input.records, "records")?;
+    let eds = find_store(ctx, id)?;
+    ctx.authorize("StartImport", &eds.arn())?;
+    let counts = audit::lake::import(
+        ctx.state.audit.history(),
+        ctx.state.audit.catalog(),
+        &eds,
+        records,
+    )
+    .await?;
+    Ok(json!({
+        "Added": counts.added,
+        "Duplicates": counts.duplicates,
+        "Invalid": counts.invalid,
+    }))
+}

@@ -87,6 +87,24 @@ pub async fn handle(
     }
 }
 
+/// Runs one of Trailwatch's own CloudTrail operations (`Trailwatch_20261127.<Op>`);
+/// `None` when the operation is not one of them.
+pub async fn handle_extension(
+    state: &AppState,
+    caller: &Caller,
+    op: &str,
+    body: &[u8],
+) -> Option<Result<Value, ApiError>> {
+    let ctx = Ctx { state, caller };
+    match op {
+        "ImportAuditEvents" => Some(match parse(body) {
+            Ok(input) => lake::import_events(&ctx, input).await,
+            Err(e) => Err(e),
+        }),
+        _ => None,
+    }
+}
+
 impl From<AuditError> for ApiError {
     fn from(e: AuditError) -> ApiError {
         match e {
