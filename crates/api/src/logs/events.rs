@@ -2,6 +2,7 @@
 
 use super::{Ctx, check_len, check_range, group_name, resolve_group, stream_name};
 use crate::error::{ApiError, constraint};
+use model::limits::{MAX_BATCH_BYTES, MAX_BATCH_EVENTS, MAX_BATCH_SPAN_MS};
 use model::{InputEvent, StoredEvent, time};
 use pattern::FilterPattern;
 use serde::Deserialize;
@@ -10,18 +11,12 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use store::{Cursor, Direction, GroupRow, ReadRequest};
 
-/// Largest PutLogEvents batch, counting each event as its UTF-8 bytes plus 26.
-pub const MAX_BATCH_BYTES: usize = 1_048_576;
-/// Most events in one PutLogEvents batch.
-pub const MAX_BATCH_EVENTS: usize = 10_000;
 /// Largest page GetLogEvents / FilterLogEvents return, in the same bytes.
 const MAX_PAGE_BYTES: usize = 1_048_576;
 /// Events further than this in the future are rejected.
 const MAX_FUTURE_MS: i64 = 2 * time::HOUR_MS;
 /// Events older than this are rejected.
 const MAX_AGE_MS: i64 = 14 * time::DAY_MS;
-/// Longest time span one batch may cover.
-const MAX_SPAN_MS: i64 = 24 * time::HOUR_MS;
 /// `startFromHead=false` is only allowed from this instant on (2024-01-01T00:00:00Z).
 const NEWEST_FIRST_SINCE_MS: i64 = 1_704_067_200_000;
 
@@ -117,7 +112,7 @@ pub(crate) async fn put(ctx: &Ctx<'_>, input: PutInput) -> Result<Value, ApiErro
     }
     let first = events.first().map_or(0, |e| e.timestamp);
     let last = events.last().map_or(0, |e| e.timestamp);
-    if last - first > MAX_SPAN_MS {
+    if last - first > MAX_BATCH_SPAN_MS {
         return Err(ApiError::invalid_parameter(
             "The batch of log events in a single PutLogEvents request cannot span more than 24 hours.",
         ));
