@@ -38,6 +38,8 @@ pub struct AppState {
     pub dev_account: Arc<str>,
     /// Logs Insights queries, running and finished.
     pub queries: Arc<logs::queries::QueryManager>,
+    /// Live-tail sessions, fed by every acknowledged PutLogEvents.
+    pub live: logs::live_tail::LiveHub,
 }
 
 /// The HTTP routes.
@@ -103,7 +105,7 @@ async fn handle(State(state): State<AppState>, request: Request) -> Response {
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     match target.split_once('.') {
-        Some(("Logs_20140328", op)) => logs::handle(&state, &caller, op, &body).await,
+        Some(("Logs_20140328", op)) => logs::handle(&state, &caller, op, &body, &request_id).await,
         _ => protocol::json_error(&ApiError::client("UnknownOperationException", "")),
     }
 }

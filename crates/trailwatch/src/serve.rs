@@ -82,7 +82,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
                 keep_results: Duration::from_secs(args.query_results_secs),
             },
         )),
+        live: api::logs::live_tail::LiveHub::default(),
     };
+    let live = state.live.clone();
     println!(
         "Trailwatch listening on http://{addr} (data in {}{})",
         args.data_dir.display(),
@@ -94,7 +96,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     );
     std::io::stdout().flush()?;
     axum::serve(listener, api::router(state))
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            // Live-tail responses never end by themselves; the server must not wait on them.
+            live.close();
+        })
         .await?;
     tracing::info!("stopping: flushing events to segments");
     store.stop_background();

@@ -1,5 +1,6 @@
 //! Event operations: PutLogEvents, GetLogEvents, FilterLogEvents.
 
+use super::live_tail::Committed;
 use super::{Ctx, check_len, check_range, group_name, resolve_group, stream_name};
 use crate::error::{ApiError, constraint};
 use model::limits::{MAX_BATCH_BYTES, MAX_BATCH_EVENTS, MAX_BATCH_SPAN_MS};
@@ -142,7 +143,18 @@ pub(crate) async fn put(ctx: &Ctx<'_>, input: PutInput) -> Result<Value, ApiErro
     let seq = if events.is_empty() {
         0
     } else {
-        ctx.state.store.put_events(&group, &stream, events).await?
+        // Only a copy for live tail when someone is tailing; the store takes the events.
+        let live = ctx.state.live.has_sessions().then(|| events.clone());
+        let seq = ctx.state.store.put_events(&group, &stream, events).await?;
+        if let Some(events) = live {
+            ctx.state.live.publish(Committed {
+                group_id: group.id,
+                stream: stream.name.clone(),
+                ingestion_time: time::now_ms(),
+                events,
+            });
+        }
+        seq
     };
     let mut out = Map::new();
     out.insert("nextSequenceToken".into(), json!(sequence_token(seq)));

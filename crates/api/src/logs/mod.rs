@@ -5,6 +5,7 @@
 
 mod events;
 mod groups;
+pub mod live_tail;
 pub mod queries;
 mod streams;
 mod tags;
@@ -43,8 +44,19 @@ impl Ctx<'_> {
 }
 
 /// Runs one Logs operation and renders its result.
-pub async fn handle(state: &AppState, caller: &Caller, op: &str, body: &[u8]) -> Response {
+pub async fn handle(
+    state: &AppState,
+    caller: &Caller,
+    op: &str,
+    body: &[u8],
+    request_id: &str,
+) -> Response {
     let ctx = Ctx { state, caller };
+    if op == "StartLiveTail" {
+        // Its success is an event stream, not a JSON document; its errors are JSON.
+        let started = async { live_tail::start(&ctx, parse(body)?, request_id).await }.await;
+        return started.unwrap_or_else(|e| json_error(&e));
+    }
     let result = async {
         match op {
             "CreateLogGroup" => groups::create(&ctx, parse(body)?).await,
