@@ -195,25 +195,18 @@ async fn run_source(
                 run.add(done).await?;
             }
         }
-        if stopping
-            || (!read_something
-                && assembler
-                    .pending
-                    .as_ref()
-                    .is_some_and(|p| p.last_read.elapsed() >= EVENT_IDLE))
+        // An event is complete when no line has continued it for a while, or when it
+        // has waited as long as a batch may.
+        let complete = assembler.pending.as_ref().is_some_and(|p| {
+            (!read_something && p.last_read.elapsed() >= EVENT_IDLE)
+                || p.first_read.elapsed() >= run.buffer
+        });
+        if (stopping || complete)
+            && let Some(done) = assembler.pending.take()
         {
-            if let Some(done) = assembler.pending.take() {
-                run.add(done).await?;
-            }
+            run.add(done).await?;
         }
-        let pending_waited = assembler
-            .pending
-            .as_ref()
-            .is_some_and(|p| p.first_read.elapsed() >= run.buffer);
-        if stopping || run.batch.age() >= run.buffer || pending_waited {
-            if pending_waited && let Some(done) = assembler.pending.take() {
-                run.add(done).await?;
-            }
+        if stopping || run.batch.age() >= run.buffer {
             run.ship().await?;
         }
         if stopping {

@@ -220,7 +220,10 @@ mod tests {
             "00000094000000657c7ccb6e0d3a6d6573736167652d74797065070009657863657074696f6e0f3a657863657074696f6e2d7479706507001753657373696f6e54696d656f7574457863657074696f6e0d3a636f6e74656e742d747970650700106170706c69636174696f6e2f6a736f6e7b226d657373616765223a2253657373696f6e2074696d6564206f7574227d25b11aef",
         );
         assert_eq!(
-            exception("SessionTimeoutException", br#"{"message":"Session timed out"}"#),
+            exception(
+                "SessionTimeoutException",
+                br#"{"message":"Session timed out"}"#
+            ),
             timeout
         );
     }
