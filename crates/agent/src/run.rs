@@ -26,6 +26,8 @@ const READ_CHUNK: usize = 1 << 20;
 /// An event whose lines stopped coming this long ago is complete, even though no line
 /// has started the next one yet.
 const EVENT_IDLE: Duration = Duration::from_millis(1000);
+/// Once asked to stop, how long a batch that cannot be delivered is still retried.
+const STOP_GRACE: Duration = Duration::from_secs(10);
 
 /// Ships every configured source until `stop` turns true, then delivers what was read
 /// and returns. Each source is independent; the first to fail ends the agent.
@@ -111,6 +113,9 @@ struct SourceRun {
     /// Where the last event in the batch ends.
     batch_end: Option<(Arc<FileRef>, u64)>,
     buffer: Duration,
+    stop: watch::Receiver<bool>,
+    /// Stopping with a batch undelivered: nothing more is shipped or recorded.
+    abandoned: bool,
 }
 
 impl SourceRun {
@@ -136,12 +141,31 @@ impl SourceRun {
         Ok(())
     }
 
+    /// Delivers the batch, then records the checkpoint. Once the agent is stopping, a
+    /// batch still undelivered after [`STOP_GRACE`] is abandoned: its lines are read
+    /// again on the next start, since the checkpoint stays before them.
     async fn ship(&mut self) -> Result<(), Error> {
-        if self.batch.is_empty() {
+        if self.batch.is_empty() || self.abandoned {
             return Ok(());
         }
         let events = self.batch.take();
-        self.shipper.put(&events).await?;
+        let mut stop = self.stop.clone();
+        let grace_over = async move {
+            while !*stop.borrow() {
+                if stop.changed().await.is_err() {
+                    break;
+                }
+            }
+            tokio::time::sleep(STOP_GRACE).await;
+        };
+        tokio::select! {
+            delivered = self.shipper.put(&events) => delivered?,
+            () = grace_over => {
+                tracing::warn!(source = %self.name, "stopping with a batch undelivered; it is sent again after a restart");
+                self.abandoned = true;
+                return Ok(());
+            }
+        }
         if let Some((file, end)) = self.batch_end.take() {
             self.state.save(&self.name, file.at(end))?;
         }
@@ -173,6 +197,8 @@ async fn run_source(
         batch: Batch::new(source.batch_count, source.batch_size),
         batch_end: None,
         buffer: source.buffer_duration,
+        stop: stop.clone(),
+        abandoned: false,
     };
     tracing::info!(source = %source.name, file = %source.file, group = %source.group.as_str(), stream = %source.stream.as_str(), "shipping");
     loop {
@@ -209,7 +235,7 @@ async fn run_source(
         if stopping || run.batch.age() >= run.buffer {
             run.ship().await?;
         }
-        if stopping {
+        if stopping || run.abandoned {
             return Ok(());
         }
         if !read_something {
