@@ -663,3 +663,39 @@ async fn tail_follow_prints_events_put_during_the_session() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stopped_agent_with_the_server_away_resends_on_its_next_start() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let listen = format!("127.0.0.1:{}", free_port());
+    let server = Server::start_at(&data, true, &listen, &[]);
+    let log = tmp.path().join("app.log");
+    append(&log, &format!("{}\n", line(0)));
+    let config = tmp.path().join("agent.conf");
+    std::fs::write(
+        &config,
+        format!(
+            "[app]\nfile = {}\nlog_group_name = away\nlog_stream_name = s\nbuffer_duration = 200\n",
+            log.display()
+        ),
+    )
+    .unwrap();
+    let state = tmp.path().join("state");
+    let agent_log = tmp.path().join("agent.log");
+    let mut agent = start_agent(&server, &config, &state, &agent_log);
+    wait_for(&server.client(), "away", "s", |m| m.len() == 1).await;
+    assert!(server.terminate().success());
+    append(&log, &format!("{}\n{}\n", line(1), line(2)));
+    std::thread::sleep(Duration::from_secs(1));
+    // Asked to stop while its batch cannot be delivered: it gives up on the batch (after
+    // a grace period) without recording it as sent.
+    signal(&agent, "TERM");
+    assert!(wait_exit(&mut agent).success());
+    let server = Server::start_at(&data, true, &listen, &[]);
+    let mut agent = start_agent(&server, &config, &state, &agent_log);
+    let got = wait_for(&server.client(), "away", "s", |m| m.len() >= 3).await;
+    assert_eq!(got, expected(3));
+    signal(&agent, "TERM");
+    assert!(wait_exit(&mut agent).success());
+}
