@@ -183,6 +183,8 @@ impl Tailer {
     fn open_first(&mut self) -> std::io::Result<bool> {
         let newest = newest_match(&self.pattern);
         if let Some(pos) = self.resume.take() {
+            // After a checkpoint every file is new to us: read from its start.
+            self.initial = InitialPosition::StartOfFile;
             if let Some(path) = find_checkpointed(&self.pattern, &pos) {
                 let mut open = open_at(&path, pos.offset)?;
                 open.finishing = newest
