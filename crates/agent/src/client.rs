@@ -147,7 +147,12 @@ impl SignedClient {
 
     /// Calls a CloudWatch Logs operation (`op` like `PutLogEvents`); returns its output.
     pub async fn logs(&self, op: &str, input: &Value) -> Result<Value, CallError> {
-        self.json("logs", &format!("Logs_20140328.{op}"), input)
+        self.logs_body(op, input.to_string().into_bytes()).await
+    }
+
+    /// Like [`SignedClient::logs`], with the input already serialized.
+    pub async fn logs_body(&self, op: &str, body: Vec<u8>) -> Result<Value, CallError> {
+        self.call("logs", &format!("Logs_20140328.{op}"), body)
             .await
     }
 
@@ -158,14 +163,12 @@ impl SignedClient {
         target: &str,
         input: &Value,
     ) -> Result<Value, CallError> {
-        let response = self
-            .send(
-                service,
-                json_headers(target),
-                input.to_string().into_bytes(),
-                "",
-            )
-            .await?;
+        self.call(service, target, input.to_string().into_bytes())
+            .await
+    }
+
+    async fn call(&self, service: &str, target: &str, body: Vec<u8>) -> Result<Value, CallError> {
+        let response = self.send(service, json_headers(target), body, "").await?;
         let status = response.status().as_u16();
         let text = response.text().await.map_err(|source| CallError::Network {
             endpoint: self.endpoint.to_string(),

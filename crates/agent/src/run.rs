@@ -1,10 +1,10 @@
 //! The agent's loops: one per configured file, and one for a stream of lines (`exec`).
 //!
-//! A file's loop reads, assembles events, fills a batch and, when the batch is full or
-//! its oldest event has waited `buffer_duration`, ships it and only then records the
-//! checkpoint. While a batch is being retried nothing more is read (backpressure), and
-//! a restart resumes after the last acknowledged batch, so at most that one unacknowledged
-//! batch is sent twice.
+//! A file's loop reads, assembles events and fills a batch; when the batch is full or its
+//! oldest event has waited `buffer_duration`, it is sent, and its checkpoint is recorded
+//! once it is acknowledged. The next batch is assembled meanwhile, but is not sent before
+//! that acknowledgement, so while the server is away at most one more batch is read
+//! (backpressure), and a restart re-sends at most the one unacknowledged batch.
 
 use crate::Error;
 use crate::checkpoint::StateFile;
@@ -105,9 +105,17 @@ impl Assembler {
     }
 }
 
+/// A batch sent and not yet acknowledged, with where its last event ends.
+type InFlight = (
+    tokio::task::JoinHandle<Result<(), crate::shipper::ShipError>>,
+    Option<(Arc<FileRef>, u64)>,
+);
+
 struct SourceRun {
     name: String,
-    shipper: Shipper,
+    shipper: Arc<Shipper>,
+    /// At most one batch is unacknowledged; the next is assembled meanwhile.
+    in_flight: Option<InFlight>,
     state: Arc<StateFile>,
     batch: Batch,
     /// Where the last event in the batch ends.
@@ -141,14 +149,30 @@ impl SourceRun {
         Ok(())
     }
 
-    /// Delivers the batch, then records the checkpoint. Once the agent is stopping, a
-    /// batch still undelivered after [`STOP_GRACE`] is abandoned: its lines are read
-    /// again on the next start, since the checkpoint stays before them.
+    /// Sends the batch once the previous one is acknowledged, so reading and assembling
+    /// the next batch overlaps the wait while at most one batch is unacknowledged.
     async fn ship(&mut self) -> Result<(), Error> {
         if self.batch.is_empty() || self.abandoned {
             return Ok(());
         }
+        self.settle().await?;
+        if self.abandoned {
+            return Ok(());
+        }
         let events = self.batch.take();
+        let shipper = self.shipper.clone();
+        let put = tokio::spawn(async move { shipper.put(&events).await });
+        self.in_flight = Some((put, self.batch_end.take()));
+        Ok(())
+    }
+
+    /// Waits for the batch in flight, then records its checkpoint. Once the agent is
+    /// stopping, a batch still undelivered after [`STOP_GRACE`] is abandoned: its lines
+    /// are read again on the next start, since the checkpoint stays before them.
+    async fn settle(&mut self) -> Result<(), Error> {
+        let Some((mut put, end)) = self.in_flight.take() else {
+            return Ok(());
+        };
         let mut stop = self.stop.clone();
         let grace_over = async move {
             while !*stop.borrow() {
@@ -159,17 +183,25 @@ impl SourceRun {
             tokio::time::sleep(STOP_GRACE).await;
         };
         tokio::select! {
-            delivered = self.shipper.put(&events) => delivered?,
+            delivered = &mut put => delivered.map_err(|e| Error::Task(e.to_string()))??,
             () = grace_over => {
+                put.abort();
                 tracing::warn!(source = %self.name, "stopping with a batch undelivered; it is sent again after a restart");
                 self.abandoned = true;
                 return Ok(());
             }
         }
-        if let Some((file, end)) = self.batch_end.take() {
+        if let Some((file, end)) = end {
             self.state.save(&self.name, file.at(end))?;
         }
         Ok(())
+    }
+
+    /// Whether the batch in flight has its answer (so settling it does not wait).
+    fn answered(&self) -> bool {
+        self.in_flight
+            .as_ref()
+            .is_some_and(|(put, _)| put.is_finished())
     }
 }
 
@@ -192,7 +224,12 @@ async fn run_source(
     };
     let mut run = SourceRun {
         name: source.name.clone(),
-        shipper: Shipper::new(client, source.group.clone(), source.stream.clone()),
+        shipper: Arc::new(Shipper::new(
+            client,
+            source.group.clone(),
+            source.stream.clone(),
+        )),
+        in_flight: None,
         state,
         batch: Batch::new(source.batch_count, source.batch_size),
         batch_end: None,
@@ -234,6 +271,9 @@ async fn run_source(
         }
         if stopping || run.batch.age() >= run.buffer {
             run.ship().await?;
+        }
+        if stopping || run.answered() {
+            run.settle().await?;
         }
         if stopping || run.abandoned {
             return Ok(());

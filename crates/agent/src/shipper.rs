@@ -117,6 +117,20 @@ pub enum ShipError {
     },
 }
 
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PutInput<'a> {
+    log_group_name: &'a str,
+    log_stream_name: &'a str,
+    log_events: Vec<PutEvent<'a>>,
+}
+
+#[derive(serde::Serialize)]
+struct PutEvent<'a> {
+    timestamp: i64,
+    message: &'a str,
+}
+
 /// Delivers batches to one stream.
 pub struct Shipper {
     client: SignedClient,
@@ -144,19 +158,23 @@ impl Shipper {
 
     /// Sends events (in time order) until the service acknowledges them.
     pub async fn put(&self, events: &[InputEvent]) -> Result<(), ShipError> {
-        let rendered: Vec<Value> = events
-            .iter()
-            .map(|e| json!({"timestamp": e.timestamp, "message": e.message}))
-            .collect();
-        let input = json!({
-            "logGroupName": self.group.as_str(),
-            "logStreamName": self.stream.as_str(),
-            "logEvents": rendered,
-        });
+        let input = PutInput {
+            log_group_name: self.group.as_str(),
+            log_stream_name: self.stream.as_str(),
+            log_events: events
+                .iter()
+                .map(|e| PutEvent {
+                    timestamp: e.timestamp,
+                    message: &e.message,
+                })
+                .collect(),
+        };
+        // Serialized once for every attempt; it cannot fail for strings and integers.
+        let body = serde_json::to_vec(&input).unwrap_or_default();
         let started = Instant::now();
         let mut attempt = 0u32;
         loop {
-            let error = match self.client.logs("PutLogEvents", &input).await {
+            let error = match self.client.logs_body("PutLogEvents", body.clone()).await {
                 Ok(output) => {
                     report_rejected(&output, events.len());
                     return Ok(());
