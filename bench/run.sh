@@ -10,6 +10,10 @@
 #   bench/run.sh query-full # queries beside DuckDB, 1 GB, release build, by hand (~1 minute
 #                           # plus the build; DuckDB's venv is made on first use)
 #   bench/run.sh query 300MB --repeat 5 --output json   # queries, any size and option
+#   bench/run.sh agent-tiny # `trailwatch agent` shipping a 5 MB file, debug build: checks the
+#                           # harness (a few seconds)
+#   bench/run.sh agent-full # the agent shipping a 1 GB file, release build, by hand
+#   bench/run.sh agent 300MB --output json              # the agent, any size and option
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,6 +26,13 @@ case "$mode" in
   full) size=1GB ;;
   query-tiny) command=query; size=5MB; profile=debug; set -- --repeat 1 "$@" ;;
   query-full) command=query; size=1GB ;;
+  agent-tiny) command=agent; size=5MB; profile=debug ;;
+  agent-full) command=agent; size=1GB ;;
+  agent)
+    command=agent
+    size="${1:-200MB}"
+    [ $# -gt 0 ] && shift
+    ;;
   query)
     command=query
     size="${1:-200MB}"

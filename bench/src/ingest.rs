@@ -484,7 +484,7 @@ fn stream_name(client: usize) -> String {
 
 /// The PutLogEvents bodies, serialized and hashed before the clock starts, so that the
 /// clients measure the server rather than themselves. Index = batch index.
-fn build_bodies(data: &Dataset, clients: usize, threads: usize) -> Vec<Body> {
+pub(crate) fn build_bodies(data: &Dataset, clients: usize, threads: usize) -> Vec<Body> {
     let n = data.batches.len();
     let chunk = n.div_ceil(threads.max(1)).max(1);
     let mut out: Vec<Option<Body>> = (0..n).map(|_| None).collect();
@@ -526,7 +526,7 @@ pub(crate) fn put_body(group: &str, stream: &str, data: &Dataset, k: usize) -> B
     Body::new(body)
 }
 
-async fn setup(client: &Client, clients: usize) -> anyhow::Result<()> {
+pub(crate) async fn setup(client: &Client, clients: usize) -> anyhow::Result<()> {
     client
         .call_json("CreateLogGroup", &json!({ "logGroupName": GROUP }))
         .await?;

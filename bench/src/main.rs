@@ -6,7 +6,10 @@
 //!   server's peak RSS.
 //! - `bench query`: typical Logs Insights queries over generated logs spanning two
 //!   weeks, each beside DuckDB running the same SQL over the same events in Parquet.
+//! - `bench agent`: `trailwatch agent` shipping one large file, beside `cat FILE >
+//!   /dev/null` and the server's own ingest rate, with the agent's peak RSS.
 
+mod agent;
 mod baseline;
 mod client;
 mod datagen;
@@ -34,6 +37,8 @@ enum Command {
     Ingest(ingest::IngestArgs),
     /// Logs Insights queries over two weeks of logs, beside DuckDB on the same Parquet data.
     Query(query::QueryArgs),
+    /// `trailwatch agent` shipping one large file, beside `cat` and the server's ingest.
+    Agent(agent::AgentArgs),
     /// Print generated log lines (the data `ingest` sends), to see what they look like.
     Sample(SampleArgs),
 }
@@ -70,6 +75,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Ingest(args) => ingest::run(args),
         Command::Query(args) => query::run(args),
+        Command::Agent(args) => agent::run(args),
         Command::Sample(args) => sample(args),
     };
     match result {

@@ -193,7 +193,7 @@ impl Monitor {
 }
 
 /// A `kB` field of `/proc/PID/status`, e.g. `VmHWM`.
-fn proc_status_kb(pid: u32, field: &str) -> Option<u64> {
+pub fn proc_status_kb(pid: u32, field: &str) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     status.lines().find_map(|line| {
         let rest = line.strip_prefix(field)?.strip_prefix(':')?;

@@ -47,6 +47,8 @@ pub struct AppState {
     pub audit: audit::Audit,
     /// CloudTrail Lake queries, running and finished.
     pub lake: Arc<cloudtrail::lake::LakeQueries>,
+    /// Live-tail sessions, fed by every acknowledged PutLogEvents.
+    pub live: logs::live_tail::LiveHub,
 }
 
 /// The HTTP routes.
@@ -155,6 +157,12 @@ async fn handle(State(state): State<AppState>, request: Request) -> Response {
             let params = iam::params(&body);
             let (response, error) = iam::handle(&state, &caller, &params, &request_id).await;
             (response, None, error)
+        }
+        Service::Logs("StartLiveTail") => {
+            match logs::start_live_tail(&state, &caller, &body, &request_id).await {
+                Ok(stream) => (stream, None, None),
+                Err(e) => (protocol::json_error(&e), None, Some(e)),
+            }
         }
         Service::Logs(op) => render(logs::handle(&state, &caller, op, &body).await),
         Service::CloudTrail(op) => render(cloudtrail::handle(&state, &caller, op, &body).await),

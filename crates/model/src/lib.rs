@@ -5,6 +5,8 @@
 //! ARNs, log events and epoch-millisecond time — so that `store`, `api` and the binary
 //! agree on them without depending on each other.
 
+pub mod eventstream;
+pub mod limits;
 pub mod names;
 pub mod time;
 

@@ -2,21 +2,36 @@
 //!
 //! A scan is a snapshot of the store: each segment overlapping the query's time range is
 //! one partition (so segments decode in parallel), and the unflushed rows are one more.
-//! Segment row groups outside the range are skipped by their statistics; deleted streams
-//! and out-of-range rows are dropped before DataFusion sees them.
+//! Segment row groups outside the range (or of streams a `@logStream` filter excludes)
+//! are skipped by their statistics; only the columns the query uses are decoded;
+//! deleted streams and out-of-range rows are dropped before DataFusion sees them; and
+//! partitions a TopK threshold has overtaken are not read at all (see [`LogScanExec`]).
 
 use datafusion::arrow::array::{
-    Array, ArrayRef, Int64Array, RecordBatch, StringArray, TimestampMillisecondArray,
+    Array, ArrayRef, BooleanArray, Int64Array, RecordBatch, RecordBatchOptions, StringArray,
+    TimestampMillisecondArray, UInt64Array,
 };
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
-use datafusion::catalog::streaming::StreamingTable;
+use datafusion::catalog::{Session, TableProvider};
+use datafusion::common::tree_node::TreeNodeRecursion;
+use datafusion::common::{Column, ScalarValue};
+use datafusion::config::ConfigOptions;
+use datafusion::datasource::TableType;
 use datafusion::error::DataFusionError;
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::logical_expr::expr::{BinaryExpr, InList};
+use datafusion::logical_expr::{Expr, Operator, TableProviderFilterPushDown};
+use datafusion::physical_expr::{EquivalenceProperties, Partitioning, PhysicalExpr, conjunction};
+use datafusion::physical_optimizer::pruning::{PruningPredicateBuilder, PruningStatistics};
+use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
+use datafusion::physical_plan::filter_pushdown::{
+    ChildPushdownResult, FilterPushdownPhase, FilterPushdownPropagation, PushedDown,
+};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
-use datafusion::physical_plan::streaming::PartitionStream;
+use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, PlanProperties};
 use futures::StreamExt;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock};
@@ -64,11 +79,19 @@ pub struct ScanCounters {
 }
 
 /// One group's part of a scan, shared by its partitions.
+#[derive(Clone)]
 struct GroupScan {
     store: Store,
     group_id: i64,
     log: Arc<str>,
+    /// Ids of the streams the scan shows: the live ones, or those a stream-name filter
+    /// names.
     live: HashSet<i64>,
+    /// Live stream ids by name, to turn a stream-name filter into ids.
+    names: HashMap<String, i64>,
+    /// Whether `live` was narrowed by a filter, so row groups of other streams are
+    /// worth skipping by their statistics.
+    narrowed: bool,
     from: i64,
     to: i64,
     counters: Arc<ScanCounters>,
@@ -78,10 +101,20 @@ struct GroupScan {
 }
 
 impl GroupScan {
-    /// Turns a segment-schema batch into a table batch, keeping only visible rows.
-    fn convert(&self, batch: &RecordBatch) -> Result<RecordBatch, DataFusionError> {
+    /// Turns a segment-schema batch (holding at least the segment columns `schema`
+    /// needs) into a batch of `schema`, a projection of the table, keeping only
+    /// visible rows.
+    fn convert(
+        &self,
+        batch: &RecordBatch,
+        schema: &SchemaRef,
+    ) -> Result<RecordBatch, DataFusionError> {
         let batch = segment::visible(batch, self.from, self.to, &self.live)
             .map_err(|e| DataFusionError::External(Box::new(e)))?;
+        let rows = batch.num_rows();
+        self.counters
+            .records
+            .fetch_add(rows as u64, Ordering::Relaxed);
         let column = |name: &str| {
             batch
                 .column_by_name(name)
@@ -99,116 +132,488 @@ impl GroupScan {
                 None,
             )))
         };
-        let messages = column("message")?;
-        let rows = batch.num_rows();
-        if let Some(m) = messages.as_any().downcast_ref::<StringArray>() {
-            self.counters
-                .bytes
-                .fetch_add(m.values().len() as u64, Ordering::Relaxed);
-        }
-        self.counters
-            .records
-            .fetch_add(rows as u64, Ordering::Relaxed);
-        let columns: Vec<ArrayRef> = vec![
-            millis("timestamp")?,
-            millis("ingestion_time")?,
-            cast(&column("stream")?, &DataType::Utf8)?,
-            Arc::new(StringArray::from(vec![&*self.log; rows])),
-            messages,
-            cast(&column("seq")?, &DataType::Int64)?,
-            Arc::new(Int64Array::from(vec![self.group_id; rows])),
-        ];
-        Ok(RecordBatch::try_new(SCHEMA.clone(), columns)?)
+        let columns = schema
+            .fields()
+            .iter()
+            .map(|field| -> Result<ArrayRef, DataFusionError> {
+                Ok(match field.name().as_str() {
+                    TIMESTAMP => millis("timestamp")?,
+                    INGESTION_TIME => millis("ingestion_time")?,
+                    LOG_STREAM => cast(&column("stream")?, &DataType::Utf8)?,
+                    LOG => Arc::new(StringArray::from_iter_values(std::iter::repeat_n(
+                        &*self.log, rows,
+                    ))),
+                    MESSAGE => column("message")?,
+                    SEQ => cast(&column("seq")?, &DataType::Int64)?,
+                    GROUP_ID => Arc::new(Int64Array::from_value(self.group_id, rows)),
+                    other => {
+                        return Err(DataFusionError::Internal(format!(
+                            "log tables have no column {other}"
+                        )));
+                    }
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(RecordBatch::try_new_with_options(
+            schema.clone(),
+            columns,
+            &RecordBatchOptions::new().with_row_count(Some(rows)),
+        )?)
     }
 }
 
-/// The unflushed rows of one group.
-struct MemPartition {
-    scan: Arc<GroupScan>,
-    batch: RecordBatch,
+/// The segment columns a projection of the table needs decoded (besides the time and
+/// stream id, which every read decodes to find the visible rows).
+fn segment_columns(schema: &Schema) -> Vec<&'static str> {
+    schema
+        .fields()
+        .iter()
+        .filter_map(|f| match f.name().as_str() {
+            INGESTION_TIME => Some("ingestion_time"),
+            LOG_STREAM => Some("stream"),
+            MESSAGE => Some("message"),
+            SEQ => Some("seq"),
+            _ => None,
+        })
+        .collect()
 }
 
-/// One segment file of one group.
-struct SegmentPartition {
+/// Where a partition's rows come from.
+#[derive(Clone)]
+enum Source {
+    /// One segment file.
+    Segment(SegmentRow),
+    /// The group's unflushed rows.
+    Memtable(RecordBatch),
+}
+
+/// One partition of a scan: a segment file or a group's unflushed rows, with the range
+/// of its event times, by which filters pushed into the scan may skip it.
+#[derive(Clone)]
+struct Part {
+    scan: Arc<GroupScan>,
+    source: Source,
+    min_ts: i64,
+    max_ts: i64,
+}
+
+/// Log groups as one table for the duration of a query: a snapshot of the store taken
+/// when the table is made.
+pub struct LogTable {
+    groups: Vec<Arc<GroupScan>>,
+    /// Every partition, newest first (see [`LogScanExec`]).
+    parts: Vec<Part>,
+}
+
+impl fmt::Debug for LogTable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "LogTable({} partitions)", self.parts.len())
+    }
+}
+
+/// The stream names a filter restricts `@logStream` to, when it is `@logStream = 'x'`
+/// or `@logStream IN ('x', ...)`.
+fn stream_names(filter: &Expr) -> Option<Vec<String>> {
+    let is_stream = |e: &Expr| matches!(e, Expr::Column(c) if c.name == LOG_STREAM);
+    let text = |e: &Expr| match e {
+        Expr::Literal(ScalarValue::Utf8(Some(s)) | ScalarValue::Utf8View(Some(s)), _) => {
+            Some(s.clone())
+        }
+        _ => None,
+    };
+    match filter {
+        Expr::BinaryExpr(BinaryExpr {
+            left,
+            op: Operator::Eq,
+            right,
+        }) => {
+            if is_stream(left) {
+                text(right).map(|s| vec![s])
+            } else if is_stream(right) {
+                text(left).map(|s| vec![s])
+            } else {
+                None
+            }
+        }
+        Expr::InList(InList {
+            expr,
+            list,
+            negated: false,
+        }) if is_stream(expr) => list.iter().map(text).collect(),
+        _ => None,
+    }
+}
+
+#[async_trait::async_trait]
+impl TableProvider for LogTable {
+    fn schema(&self) -> SchemaRef {
+        SCHEMA.clone()
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Base
+    }
+
+    /// Stream-name filters skip other streams' row groups; DataFusion still applies
+    /// them to the rows.
+    fn supports_filters_pushdown(
+        &self,
+        filters: &[&Expr],
+    ) -> datafusion::error::Result<Vec<TableProviderFilterPushDown>> {
+        Ok(filters
+            .iter()
+            .map(|f| match stream_names(f) {
+                Some(_) => TableProviderFilterPushDown::Inexact,
+                None => TableProviderFilterPushDown::Unsupported,
+            })
+            .collect())
+    }
+
+    async fn scan(
+        &self,
+        _state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        _limit: Option<usize>,
+    ) -> datafusion::error::Result<Arc<dyn ExecutionPlan>> {
+        let schema = match projection {
+            Some(p) => Arc::new(SCHEMA.project(p)?),
+            None => SCHEMA.clone(),
+        };
+        // Every stream-name filter must hold, so the streams shown are those all name.
+        let wanted: Option<HashSet<String>> = filters
+            .iter()
+            .filter_map(stream_names)
+            .map(|names| names.into_iter().collect::<HashSet<_>>())
+            .reduce(|a, b| a.intersection(&b).cloned().collect());
+        let parts = match &wanted {
+            None => self.parts.clone(),
+            Some(names) => {
+                let narrowed: Vec<Arc<GroupScan>> = self
+                    .groups
+                    .iter()
+                    .map(|g| {
+                        let live = g
+                            .names
+                            .iter()
+                            .filter(|(name, _)| names.contains(*name))
+                            .map(|(_, id)| *id)
+                            .collect();
+                        Arc::new(GroupScan {
+                            live,
+                            narrowed: true,
+                            ..GroupScan::clone(g)
+                        })
+                    })
+                    .collect();
+                self.parts
+                    .iter()
+                    .filter_map(|p| {
+                        let scan = narrowed.iter().find(|g| g.group_id == p.scan.group_id)?;
+                        (!scan.live.is_empty()).then(|| Part {
+                            scan: scan.clone(),
+                            ..p.clone()
+                        })
+                    })
+                    .collect()
+            }
+        };
+        Ok(Arc::new(LogScanExec::new(schema, parts, None)))
+    }
+}
+
+/// The scan of a [`LogTable`]: one partition per segment file and one per group's
+/// unflushed rows, decoding only the columns the query uses.
+///
+/// Partitions are listed newest first, and segment reads start in that order (they
+/// queue on one semaphore). Filters DataFusion pushes down after planning — chiefly
+/// the threshold of a `sort @timestamp desc | limit N` (its TopK), which tightens as
+/// rows arrive — are checked against each partition's time range just before it is
+/// read: once the newest segments have yielded N rows, older segments are skipped
+/// unread. The filters are still applied above the scan; here they only skip.
+struct LogScanExec {
+    schema: SchemaRef,
+    parts: Arc<[Part]>,
+    /// Filters pushed down from above, in the scan's schema.
+    pruning: Option<Arc<dyn PhysicalExpr>>,
+    properties: Arc<PlanProperties>,
+}
+
+impl fmt::Debug for LogScanExec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "LogScanExec({} partitions)", self.parts.len())
+    }
+}
+
+impl DisplayAs for LogScanExec {
+    fn fmt_as(&self, _t: DisplayFormatType, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let columns: Vec<&str> = self
+            .schema
+            .fields()
+            .iter()
+            .map(|f| f.name().as_str())
+            .collect();
+        write!(
+            f,
+            "LogScanExec: partitions={}, columns=[{}]",
+            self.parts.len(),
+            columns.join(", ")
+        )?;
+        if let Some(p) = &self.pruning {
+            write!(f, ", pruning={p}")?;
+        }
+        Ok(())
+    }
+}
+
+impl LogScanExec {
+    fn new(
+        schema: SchemaRef,
+        parts: impl Into<Arc<[Part]>>,
+        pruning: Option<Arc<dyn PhysicalExpr>>,
+    ) -> LogScanExec {
+        let parts = parts.into();
+        let properties = PlanProperties::new(
+            EquivalenceProperties::new(schema.clone()),
+            Partitioning::UnknownPartitioning(parts.len().max(1)),
+            EmissionType::Incremental,
+            Boundedness::Bounded,
+        );
+        LogScanExec {
+            schema,
+            parts,
+            pruning,
+            properties: Arc::new(properties),
+        }
+    }
+}
+
+/// A partition's event-time range as pruning statistics of one container.
+struct TimeRange {
+    min: i64,
+    max: i64,
+}
+
+impl PruningStatistics for TimeRange {
+    fn min_values(&self, column: &Column) -> Option<ArrayRef> {
+        (column.name == TIMESTAMP)
+            .then(|| Arc::new(TimestampMillisecondArray::from(vec![self.min])) as ArrayRef)
+    }
+
+    fn max_values(&self, column: &Column) -> Option<ArrayRef> {
+        (column.name == TIMESTAMP)
+            .then(|| Arc::new(TimestampMillisecondArray::from(vec![self.max])) as ArrayRef)
+    }
+
+    fn num_containers(&self) -> usize {
+        1
+    }
+
+    fn null_counts(&self, column: &Column) -> Option<ArrayRef> {
+        (column.name == TIMESTAMP).then(|| Arc::new(UInt64Array::from(vec![0u64])) as ArrayRef)
+    }
+
+    fn row_counts(&self) -> Option<ArrayRef> {
+        None
+    }
+
+    fn contained(&self, _column: &Column, _values: &HashSet<ScalarValue>) -> Option<BooleanArray> {
+        None
+    }
+}
+
+/// Whether `pruning` (as it stands now: dynamic filters change while the query runs)
+/// may hold for a row of `schema` timed between `min` and `max`. When in doubt, yes.
+fn may_match(
+    pruning: Option<&Arc<dyn PhysicalExpr>>,
+    schema: &SchemaRef,
+    min: i64,
+    max: i64,
+) -> bool {
+    let Some(predicate) = pruning else {
+        return true;
+    };
+    let Some(pruner) = PruningPredicateBuilder::new()
+        .with_file_schema(schema.clone())
+        .build(predicate.clone())
+    else {
+        return true;
+    };
+    pruner
+        .prune(&TimeRange { min, max })
+        .ok()
+        .and_then(|keep| keep.first().copied())
+        .unwrap_or(true)
+}
+
+impl ExecutionPlan for LogScanExec {
+    fn name(&self) -> &str {
+        "LogScanExec"
+    }
+
+    fn properties(&self) -> &Arc<PlanProperties> {
+        &self.properties
+    }
+
+    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
+        Vec::new()
+    }
+
+    fn apply_expressions(
+        &self,
+        _f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> datafusion::error::Result<TreeNodeRecursion>,
+    ) -> datafusion::error::Result<TreeNodeRecursion> {
+        Ok(TreeNodeRecursion::Continue)
+    }
+
+    fn with_new_children(
+        self: Arc<Self>,
+        children: Vec<Arc<dyn ExecutionPlan>>,
+    ) -> datafusion::error::Result<Arc<dyn ExecutionPlan>> {
+        if children.is_empty() {
+            Ok(self)
+        } else {
+            Err(DataFusionError::Internal(
+                "a log scan has no children".into(),
+            ))
+        }
+    }
+
+    /// Takes the filters pushed down after planning (TopK thresholds among them) to
+    /// skip partitions by time; leaves them to the operators above to apply.
+    fn handle_child_pushdown_result(
+        &self,
+        phase: FilterPushdownPhase,
+        child_pushdown_result: ChildPushdownResult,
+        _config: &ConfigOptions,
+    ) -> datafusion::error::Result<FilterPushdownPropagation<Arc<dyn ExecutionPlan>>> {
+        let filters: Vec<Arc<dyn PhysicalExpr>> = child_pushdown_result
+            .parent_filters
+            .into_iter()
+            .map(|f| f.filter)
+            .collect();
+        let unapplied = vec![PushedDown::No; filters.len()];
+        // Before the post-optimization phase filters come from FilterExecs, which stay
+        // anyway; only then do the dynamic ones arrive.
+        if phase != FilterPushdownPhase::Post || filters.is_empty() {
+            return Ok(FilterPushdownPropagation::with_parent_pushdown_result(
+                unapplied,
+            ));
+        }
+        let pruning = conjunction(self.pruning.iter().cloned().chain(filters));
+        let updated: Arc<dyn ExecutionPlan> = Arc::new(LogScanExec::new(
+            self.schema.clone(),
+            self.parts.clone(),
+            Some(pruning),
+        ));
+        Ok(
+            FilterPushdownPropagation::with_parent_pushdown_result(unapplied)
+                .with_updated_node(updated),
+        )
+    }
+
+    fn execute(
+        &self,
+        partition: usize,
+        _ctx: Arc<TaskContext>,
+    ) -> datafusion::error::Result<SendableRecordBatchStream> {
+        let schema = self.schema.clone();
+        let Some(part) = self.parts.get(partition).cloned() else {
+            // A scan of nothing still has one (empty) partition.
+            return Ok(Box::pin(RecordBatchStreamAdapter::new(
+                schema,
+                futures::stream::empty(),
+            )));
+        };
+        let pruning = self.pruning.clone();
+        let stream = match part.source {
+            Source::Memtable(batch) => {
+                let converted = if may_match(pruning.as_ref(), &schema, part.min_ts, part.max_ts) {
+                    let converted = part.scan.convert(&batch, &schema);
+                    if let Ok(b) = &converted
+                        && let Some(m) = b
+                            .column_by_name(MESSAGE)
+                            .and_then(|m| m.as_any().downcast_ref::<StringArray>())
+                    {
+                        part.scan
+                            .counters
+                            .bytes
+                            .fetch_add(m.values().len() as u64, Ordering::Relaxed);
+                    }
+                    Some(converted)
+                } else {
+                    None
+                };
+                futures::stream::iter(converted).boxed()
+            }
+            Source::Segment(segment) => read_segment(
+                part.scan,
+                segment,
+                schema.clone(),
+                pruning,
+                part.min_ts,
+                part.max_ts,
+            ),
+        };
+        Ok(Box::pin(RecordBatchStreamAdapter::new(schema, stream)))
+    }
+}
+
+/// Decodes one segment file on a blocking thread, handing batches over a short channel
+/// so a large segment is never held decoded in memory at once.
+fn read_segment(
     scan: Arc<GroupScan>,
     segment: SegmentRow,
-}
-
-impl fmt::Debug for MemPartition {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "MemPartition(group {})", self.scan.group_id)
-    }
-}
-
-impl fmt::Debug for SegmentPartition {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "SegmentPartition({})", self.segment.path)
-    }
-}
-
-impl PartitionStream for MemPartition {
-    fn schema(&self) -> &SchemaRef {
-        &SCHEMA
-    }
-
-    fn execute(&self, _ctx: Arc<TaskContext>) -> SendableRecordBatchStream {
-        let converted = self.scan.convert(&self.batch);
-        Box::pin(RecordBatchStreamAdapter::new(
-            SCHEMA.clone(),
-            futures::stream::once(async move { converted }),
-        ))
-    }
-}
-
-impl PartitionStream for SegmentPartition {
-    fn schema(&self) -> &SchemaRef {
-        &SCHEMA
-    }
-
-    fn execute(&self, _ctx: Arc<TaskContext>) -> SendableRecordBatchStream {
-        let scan = self.scan.clone();
-        let segment = self.segment.clone();
-        // Decoding runs on a blocking thread and hands batches over a short channel, so a
-        // large segment is never held decoded in memory at once.
-        let (tx, rx) = tokio::sync::mpsc::channel::<Result<RecordBatch, DataFusionError>>(2);
-        tokio::spawn(async move {
-            let Ok(_reading) = scan.readers.clone().acquire_owned().await else {
+    schema: SchemaRef,
+    pruning: Option<Arc<dyn PhysicalExpr>>,
+    min_ts: i64,
+    max_ts: i64,
+) -> futures::stream::BoxStream<'static, Result<RecordBatch, DataFusionError>> {
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<RecordBatch, DataFusionError>>(2);
+    tokio::spawn(async move {
+        let Ok(_reading) = scan.readers.clone().acquire_owned().await else {
+            return;
+        };
+        // Checked only now, when the segment's turn has come: the newer segments read
+        // meanwhile may have raised a TopK threshold past it.
+        if !may_match(pruning.as_ref(), &schema, min_ts, max_ts) {
+            return;
+        }
+        let data = match scan.store.segment_bytes(&segment).await {
+            Ok(d) => d,
+            Err(e) => {
+                let _ = tx.send(Err(DataFusionError::External(Box::new(e)))).await;
                 return;
-            };
-            let data = match scan.store.segment_bytes(&segment).await {
-                Ok(d) => d,
+            }
+        };
+        let _ = tokio::task::spawn_blocking(move || {
+            let columns = segment_columns(&schema);
+            let streams = scan.narrowed.then_some(&scan.live);
+            let reader = match segment::reader(data, scan.from, scan.to, streams, Some(&columns)) {
+                Ok(r) => r,
                 Err(e) => {
-                    let _ = tx.send(Err(DataFusionError::External(Box::new(e)))).await;
+                    let _ = tx.blocking_send(Err(DataFusionError::External(Box::new(e))));
                     return;
                 }
             };
-            let _ = tokio::task::spawn_blocking(move || {
-                let reader = match segment::reader(data, scan.from, scan.to, None) {
-                    Ok(r) => r,
-                    Err(e) => {
-                        let _ = tx.blocking_send(Err(DataFusionError::External(Box::new(e))));
-                        return;
-                    }
-                };
-                for batch in reader {
-                    let converted = batch
-                        .map_err(|e| DataFusionError::ArrowError(Box::new(e), None))
-                        .and_then(|b| scan.convert(&b));
-                    if tx.blocking_send(converted).is_err() {
-                        return;
-                    }
+            scan.counters
+                .bytes
+                .fetch_add(reader.message_bytes, Ordering::Relaxed);
+            for batch in reader.batches {
+                let converted = batch
+                    .map_err(|e| DataFusionError::ArrowError(Box::new(e), None))
+                    .and_then(|b| scan.convert(&b, &schema));
+                if tx.blocking_send(converted).is_err() {
+                    return;
                 }
-            })
-            .await;
-        });
-        let stream = futures::stream::unfold(rx, |mut rx| async move {
-            rx.recv().await.map(|item| (item, rx))
-        });
-        Box::pin(RecordBatchStreamAdapter::new(
-            SCHEMA.clone(),
-            stream.boxed(),
-        ))
-    }
+            }
+        })
+        .await;
+    });
+    futures::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    })
+    .boxed()
 }
 
 /// A table over `groups` between `from` and `to` (epoch ms, inclusive), and the counters
@@ -218,18 +623,19 @@ pub fn log_table(
     groups: &[GroupRow],
     from: i64,
     to: i64,
-) -> Result<(StreamingTable, Arc<ScanCounters>), DataFusionError> {
+) -> Result<(LogTable, Arc<ScanCounters>), DataFusionError> {
     let counters = Arc::new(ScanCounters::default());
     let readers = Arc::new(tokio::sync::Semaphore::new(SEGMENT_READERS));
-    let mut partitions: Vec<Arc<dyn PartitionStream>> = Vec::new();
+    let mut scans = Vec::new();
+    let mut parts = Vec::new();
     let external = |e: store::StoreError| DataFusionError::External(Box::new(e));
     for group in groups {
-        let live = store
+        let names: HashMap<String, i64> = store
             .catalog()
             .streams(group.id)
             .map_err(external)?
             .into_iter()
-            .map(|s| s.id)
+            .map(|s| (s.name, s.id))
             .collect();
         let cutoff = group
             .retention_days
@@ -238,7 +644,9 @@ pub fn log_table(
             store: store.clone(),
             group_id: group.id,
             log: Arc::from(format!("{}:{}", group.scope.account, group.name)),
-            live,
+            live: names.values().copied().collect(),
+            names,
+            narrowed: false,
             from: cutoff.map_or(from, |c| from.max(c)),
             to,
             counters: counters.clone(),
@@ -246,18 +654,41 @@ pub fn log_table(
         });
         let snapshot = store.snapshot(group.id, scan.from, to).map_err(external)?;
         for segment in snapshot.segments {
-            partitions.push(Arc::new(SegmentPartition {
+            parts.push(Part {
                 scan: scan.clone(),
-                segment,
-            }));
+                min_ts: segment.min_ts,
+                max_ts: segment.max_ts,
+                source: Source::Segment(segment),
+            });
         }
-        partitions.push(Arc::new(MemPartition {
-            scan,
-            batch: snapshot.memtable,
-        }));
+        if snapshot.memtable.num_rows() > 0 {
+            let (min_ts, max_ts) = time_range(&snapshot.memtable)?;
+            parts.push(Part {
+                scan: scan.clone(),
+                source: Source::Memtable(snapshot.memtable),
+                min_ts,
+                max_ts,
+            });
+        }
+        scans.push(scan);
     }
+    parts.sort_by_key(|p| std::cmp::Reverse(p.max_ts));
     Ok((
-        StreamingTable::try_new(SCHEMA.clone(), partitions)?,
+        LogTable {
+            groups: scans,
+            parts,
+        },
         counters,
     ))
+}
+
+/// The earliest and latest event time of a segment-schema batch.
+fn time_range(batch: &RecordBatch) -> Result<(i64, i64), DataFusionError> {
+    let times = batch
+        .column_by_name("timestamp")
+        .and_then(|c| c.as_any().downcast_ref::<Int64Array>())
+        .ok_or_else(|| DataFusionError::Internal("memtable batch has no timestamp".into()))?;
+    let min = times.values().iter().copied().min().unwrap_or(i64::MIN);
+    let max = times.values().iter().copied().max().unwrap_or(i64::MAX);
+    Ok((min, max))
 }

@@ -193,7 +193,7 @@ impl TopK {
 
 /// The size AWS counts for an event in a batch or a page.
 pub fn event_size(message: &str) -> usize {
-    message.len() + 26
+    model::limits::event_size(message)
 }
 
 /// Cuts `events` (one past the limit when more exist) down to a page.

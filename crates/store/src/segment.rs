@@ -14,10 +14,10 @@ use arrow_array::{
 };
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use bytes::Bytes;
-use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_reader::{
     ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder, RowSelection, RowSelector,
 };
+use parquet::arrow::{ArrowWriter, ProjectionMask};
 use parquet::basic::{Compression, Encoding, ZstdLevel};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::file::statistics::Statistics;
@@ -113,16 +113,29 @@ pub struct SegmentRow<'a> {
     pub message: &'a str,
 }
 
+/// What [`reader`] hands back: the batches, and the size of the text they cover.
+pub struct SegmentReader {
+    /// Batches of the selected row groups, with the requested columns only.
+    pub batches: ParquetRecordBatchReader,
+    /// Uncompressed bytes of the `message` column in the selected row groups, so a scan
+    /// that does not decode the text can still say how much it covered.
+    pub message_bytes: u64,
+}
+
 /// Batches of a segment file, skipping row groups whose `timestamp` statistics lie wholly
 /// outside `[from, to]` or, when `streams` is given, whose `stream_id` range holds none of
 /// them (rows are sorted by stream, so a one-stream read skips most of a file); rows of
-/// the row groups read still need filtering.
+/// the row groups read still need filtering. `columns` names the segment columns to
+/// decode (all of them when `None`): the text is most of a file, and a query that only
+/// counts events never needs it. `timestamp` and `stream_id` are always decoded, since
+/// [`visible`] needs them.
 pub fn reader(
     data: Bytes,
     from: i64,
     to: i64,
     streams: Option<&HashSet<i64>>,
-) -> Result<ParquetRecordBatchReader> {
+    columns: Option<&[&str]>,
+) -> Result<SegmentReader> {
     let builder = ParquetRecordBatchReaderBuilder::try_new(data)?;
     let column = |name: &str| {
         builder
@@ -131,7 +144,8 @@ pub fn reader(
             .iter()
             .position(|c| c.name() == name)
     };
-    let (ts_index, stream_index) = (column("timestamp"), column("stream_id"));
+    let (ts_index, stream_index, message_index) =
+        (column("timestamp"), column("stream_id"), column("message"));
     let range = |rg: &parquet::file::metadata::RowGroupMetaData, index: Option<usize>| match index
         .and_then(|i| rg.column(i).statistics())
     {
@@ -139,6 +153,7 @@ pub fn reader(
         _ => None,
     };
     let mut selectors = Vec::new();
+    let mut message_bytes = 0u64;
     for rg in builder.metadata().row_groups() {
         let rows = rg.num_rows() as usize;
         let in_time = range(rg, ts_index).is_none_or(|(min, max)| max >= from && min <= to);
@@ -147,15 +162,31 @@ pub fn reader(
             _ => true,
         };
         selectors.push(if in_time && has_stream {
+            if let Some(i) = message_index {
+                message_bytes += u64::try_from(rg.column(i).uncompressed_size()).unwrap_or(0);
+            }
             RowSelector::select(rows)
         } else {
             RowSelector::skip(rows)
         });
     }
-    Ok(builder
+    let mask = match columns {
+        None => ProjectionMask::all(),
+        Some(names) => {
+            let wanted = ["timestamp", "stream_id"].iter().chain(names);
+            let leaves: Vec<usize> = wanted.filter_map(|name| column(name)).collect();
+            ProjectionMask::leaves(builder.parquet_schema(), leaves)
+        }
+    };
+    let batches = builder
         .with_row_selection(RowSelection::from(selectors))
+        .with_projection(mask)
         .with_batch_size(8192)
-        .build()?)
+        .build()?;
+    Ok(SegmentReader {
+        batches,
+        message_bytes,
+    })
 }
 
 /// Keeps the rows of a segment-schema batch that lie in `[from, to]` and belong to one of
@@ -197,7 +228,7 @@ pub fn scan(
     streams: &HashSet<i64>,
     mut visit: impl FnMut(SegmentRow<'_>),
 ) -> Result<()> {
-    for batch in reader(data, from, to, Some(streams))? {
+    for batch in reader(data, from, to, Some(streams), None)?.batches {
         let batch = batch?;
         let col = |name: &str| batch.column_by_name(name).cloned();
         let (Some(sid), Some(st), Some(ts), Some(ing), Some(sq), Some(msg)) = (

@@ -1,16 +1,16 @@
 //! What every client command shares: endpoint, region, credentials, output format, and
 //! SigV4-signed calls in both of AWS's protocols.
 
-use anyhow::{Context, anyhow, bail};
-use auth::credentials::{self, Credentials};
-use auth::sigv4::{RequestToSign, sign};
+use agent::SignedClient;
+use anyhow::{Context, anyhow};
+use auth::credentials;
 use clap::{Args, ValueEnum};
 use serde_json::Value;
 use std::path::Path;
 
-/// Options every client command takes.
+/// Where a client command connects and as whom.
 #[derive(Args, Clone)]
-pub struct ClientArgs {
+pub struct ConnectArgs {
     /// Server to call.
     #[arg(long, global = true, default_value = concat!("http://", "127.0.0.1:4587"))]
     pub endpoint: String,
@@ -20,6 +20,14 @@ pub struct ClientArgs {
     /// Profile of the shared credentials and config files.
     #[arg(long, global = true)]
     pub profile: Option<String>,
+}
+
+/// Options every client command that prints records takes.
+#[derive(Args, Clone)]
+pub struct ClientArgs {
+    /// Endpoint, region, profile.
+    #[command(flatten)]
+    pub connect: ConnectArgs,
     /// `table` for people, `json` or `csv` for programs.
     #[arg(long, global = true, value_enum, default_value_t = Output::Table)]
     pub output: Output,
@@ -38,15 +46,12 @@ pub enum Output {
 
 /// A signed-request client for one endpoint.
 pub struct Client {
-    http: reqwest::Client,
-    endpoint: reqwest::Url,
-    creds: Credentials,
-    region: String,
+    signed: SignedClient,
 }
 
 impl Client {
     /// Resolves credentials (standard chain, then `./trailwatch-data/credentials`) and region.
-    pub fn new(args: &ClientArgs) -> anyhow::Result<Client> {
+    pub fn new(args: &ConnectArgs) -> anyhow::Result<Client> {
         let fallback = Path::new(crate::serve::DEFAULT_DATA_DIR).join("credentials");
         let creds = credentials::load_or_file(args.profile.as_deref(), &fallback).context(
             "no AWS credentials found (set AWS_SHARED_CREDENTIALS_FILE to <data-dir>/credentials)",
@@ -56,56 +61,14 @@ impl Client {
             .clone()
             .or_else(|| credentials::default_region(args.profile.as_deref()))
             .unwrap_or_else(|| model::DEFAULT_REGION.to_string());
-        let endpoint = reqwest::Url::parse(&args.endpoint)
+        let signed = SignedClient::new(&args.endpoint, &region, creds)
             .with_context(|| format!("invalid --endpoint {}", args.endpoint))?;
-        Ok(Client {
-            http: reqwest::Client::new(),
-            endpoint,
-            creds,
-            region,
-        })
+        Ok(Client { signed })
     }
 
-    async fn send(
-        &self,
-        service: &str,
-        mut headers: Vec<(String, String)>,
-        body: Vec<u8>,
-    ) -> anyhow::Result<(u16, String)> {
-        let host = match (self.endpoint.host_str(), self.endpoint.port()) {
-            (Some(h), Some(p)) => format!("{h}:{p}"),
-            (Some(h), None) => h.to_string(),
-            _ => bail!("the endpoint has no host"),
-        };
-        headers.push(("Content-Length".into(), body.len().to_string()));
-        let mut request = RequestToSign {
-            method: "POST",
-            host: &host,
-            path: "/",
-            query: "",
-            headers,
-            body: &body,
-        };
-        sign(
-            &mut request,
-            &self.creds,
-            &self.region,
-            service,
-            chrono::Utc::now(),
-        );
-        let mut builder = self.http.post(self.endpoint.clone());
-        for (k, v) in &request.headers {
-            if !k.eq_ignore_ascii_case("host") && !k.eq_ignore_ascii_case("content-length") {
-                builder = builder.header(k, v);
-            }
-        }
-        let response = builder
-            .body(body)
-            .send()
-            .await
-            .with_context(|| format!("cannot reach {}", self.endpoint))?;
-        let status = response.status().as_u16();
-        Ok((status, response.text().await?))
+    /// The signing client underneath, for the agent's shipper and live tail.
+    pub fn signed(&self) -> &SignedClient {
+        &self.signed
     }
 
     /// Calls a query-protocol (IAM) action; returns the XML answer or the AWS error.
@@ -117,7 +80,12 @@ impl Client {
             "Content-Type".into(),
             "application/x-www-form-urlencoded; charset=utf-8".into(),
         )];
-        let (status, text) = self.send(service, headers, body.into_bytes()).await?;
+        let response = self
+            .signed
+            .send(service, headers, body.into_bytes(), "")
+            .await?;
+        let status = response.status().as_u16();
+        let text = response.text().await?;
         if status >= 300 {
             let code = xml_field(&text, "Code").unwrap_or_else(|| status.to_string());
             let message = xml_field(&text, "Message").unwrap_or_default();
@@ -125,26 +93,11 @@ impl Client {
         }
         Ok(text)
     }
-}
 
-impl Client {
     /// Calls a JSON 1.1 operation (`target` like `Logs_20140328.StartQuery`), signed for
     /// `service`; returns the output or the AWS error as `Code: message`.
     pub async fn json(&self, service: &str, target: &str, input: &Value) -> anyhow::Result<Value> {
-        let headers = vec![
-            ("Content-Type".into(), "application/x-amz-json-1.1".into()),
-            ("X-Amz-Target".into(), target.into()),
-        ];
-        let (status, text) = self
-            .send(service, headers, input.to_string().into_bytes())
-            .await?;
-        let body: Value = serde_json::from_str(&text).unwrap_or(Value::String(text));
-        if status >= 300 {
-            let code = body["__type"].as_str().unwrap_or("UnknownError");
-            let message = body["message"].as_str().unwrap_or("");
-            bail!("{code}: {message}");
-        }
-        Ok(body)
+        Ok(self.signed.json(service, target, input).await?)
     }
 }
 

@@ -46,7 +46,7 @@ enum IamCommand {
 
 /// Runs an IAM command.
 pub async fn run(args: IamArgs) -> anyhow::Result<()> {
-    let client = Client::new(&args.client)?;
+    let client = Client::new(&args.client.connect)?;
     let output = args.client.output;
     match args.command {
         IamCommand::CreateUser { name } => {

@@ -2,10 +2,13 @@
 //!
 //! `serve` runs the server; every other command is a client of a running server.
 
+mod agent;
 mod client;
+mod exec;
 mod iam;
 mod query;
 mod serve;
+mod tail;
 mod validate_logs;
 
 use clap::{Parser, Subcommand};
@@ -29,6 +32,12 @@ enum Command {
     Query(query::QueryArgs),
     /// Run SQL over log groups (each a table) and print its rows.
     Sql(query::SqlArgs),
+    /// Ship log files as the awslogs / CloudWatch agent does (INI or JSON configuration).
+    Agent(agent::AgentArgs),
+    /// Run a program and ship each line of its output (or `-`: of standard input).
+    Exec(exec::ExecArgs),
+    /// Print a group's recent events, and with --follow new ones, like `aws logs tail`.
+    Tail(tail::TailArgs),
     /// Check a trail's log files against its signed digests (`aws cloudtrail validate-logs`).
     ValidateLogs(validate_logs::ValidateLogsArgs),
 }
@@ -47,15 +56,20 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Serve(args) => serve::run(args).await,
-            Command::Iam(args) => iam::run(args).await,
-            Command::Query(args) => query::run(args).await,
-            Command::Sql(args) => query::run_sql(args).await,
-            Command::ValidateLogs(args) => validate_logs::run(args).await,
+            Command::Serve(args) => serve::run(args).await.map(|()| ExitCode::SUCCESS),
+            Command::Iam(args) => iam::run(args).await.map(|()| ExitCode::SUCCESS),
+            Command::Query(args) => query::run(args).await.map(|()| ExitCode::SUCCESS),
+            Command::Sql(args) => query::run_sql(args).await.map(|()| ExitCode::SUCCESS),
+            Command::Agent(args) => agent::run(args).await.map(|()| ExitCode::SUCCESS),
+            Command::Exec(args) => exec::run(args).await,
+            Command::Tail(args) => tail::run(args).await.map(|()| ExitCode::SUCCESS),
+            Command::ValidateLogs(args) => {
+                validate_logs::run(args).await.map(|()| ExitCode::SUCCESS)
+            }
         }
     });
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE

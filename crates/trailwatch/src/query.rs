@@ -212,7 +212,7 @@ async fn lake_remote(
     statement: &str,
 ) -> anyhow::Result<(Vec<String>, Vec<Vec<Option<String>>>)> {
     const TARGET: &str = "CloudTrail_20131101";
-    let client = Client::new(client_args)?;
+    let client = Client::new(&client_args.connect)?;
     let started = client
         .json(
             "cloudtrail",
@@ -290,7 +290,7 @@ async fn run_remote(
     start: i64,
     end: i64,
 ) -> anyhow::Result<Outcome> {
-    let client = Client::new(client_args)?;
+    let client = Client::new(&client_args.connect)?;
     let mut input = json!({
         "queryString": job.text,
         "queryLanguage": if job.sql { "SQL" } else { "CWLI" },
@@ -379,6 +379,7 @@ async fn run_local(
             .unwrap_or_else(|| model::DEV_ACCOUNT.to_string()),
     };
     let region = client_args
+        .connect
         .region
         .clone()
         .unwrap_or_else(|| model::DEFAULT_REGION.to_string());

@@ -63,14 +63,7 @@ pub struct ServeArgs {
 
 /// Runs the server until SIGTERM or Ctrl-C, then flushes and exits.
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("TRAILWATCH_LOG")
-                .unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+    init_logging("info");
     let mut opts = StoreOptions::new(&args.data_dir);
     opts.flush_interval = Duration::from_secs(args.flush_interval_secs.max(1));
     opts.max_memtable_bytes = args.memtable_mib.max(8) << 20;
@@ -107,7 +100,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
                 keep_results: Duration::from_secs(args.query_results_secs),
             },
         )),
+        live: api::logs::live_tail::LiveHub::default(),
     };
+    let live = state.live.clone();
     println!(
         "Trailwatch listening on http://{addr} (data in {}{})",
         args.data_dir.display(),
@@ -122,7 +117,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         listener,
         api::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown_signal())
+    .with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        // Live-tail responses never end by themselves; the server must not wait on them.
+        live.close();
+    })
     .await?;
     delivery.abort();
     tracing::info!("stopping: delivering trails, flushing events to segments");
@@ -135,7 +134,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn shutdown_signal() {
+/// Resolves on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
@@ -154,6 +154,18 @@ async fn shutdown_signal() {
     }
     #[cfg(not(unix))]
     let _ = ctrl_c.await;
+}
+
+/// Logs to stderr at `TRAILWATCH_LOG`'s level, else `default`.
+pub fn init_logging(default: &str) {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("TRAILWATCH_LOG")
+                .unwrap_or_else(|_| default.into()),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
 }
 
 /// On the first start, creates the account, an `admin` user allowed everything, and its

@@ -84,6 +84,7 @@ pub async fn run(args: ValidateLogsArgs) -> anyhow::Result<()> {
     }
     let region = args
         .client
+        .connect
         .region
         .clone()
         .unwrap_or_else(|| arn.home_region.clone());
@@ -204,9 +205,9 @@ async fn server_bucket(
 }
 
 fn client_for(args: &ClientArgs, region: &str) -> anyhow::Result<Client> {
-    Client::new(&ClientArgs {
+    Client::new(&crate::client::ConnectArgs {
         region: Some(region.to_string()),
-        ..args.clone()
+        ..args.connect.clone()
     })
 }
 

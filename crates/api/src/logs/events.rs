@@ -1,7 +1,9 @@
 //! Event operations: PutLogEvents, GetLogEvents, FilterLogEvents.
 
+use super::live_tail::Committed;
 use super::{Ctx, check_len, check_range, group_name, resolve_group, stream_name};
 use crate::error::{ApiError, constraint};
+use model::limits::{MAX_BATCH_BYTES, MAX_BATCH_EVENTS, MAX_BATCH_SPAN_MS};
 use model::{InputEvent, StoredEvent, time};
 use pattern::FilterPattern;
 use serde::Deserialize;
@@ -10,18 +12,12 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use store::{Cursor, Direction, GroupRow, ReadRequest};
 
-/// Largest PutLogEvents batch, counting each event as its UTF-8 bytes plus 26.
-pub const MAX_BATCH_BYTES: usize = 1_048_576;
-/// Most events in one PutLogEvents batch.
-pub const MAX_BATCH_EVENTS: usize = 10_000;
 /// Largest page GetLogEvents / FilterLogEvents return, in the same bytes.
 const MAX_PAGE_BYTES: usize = 1_048_576;
 /// Events further than this in the future are rejected.
 const MAX_FUTURE_MS: i64 = 2 * time::HOUR_MS;
 /// Events older than this are rejected.
 const MAX_AGE_MS: i64 = 14 * time::DAY_MS;
-/// Longest time span one batch may cover.
-const MAX_SPAN_MS: i64 = 24 * time::HOUR_MS;
 /// `startFromHead=false` is only allowed from this instant on (2024-01-01T00:00:00Z).
 const NEWEST_FIRST_SINCE_MS: i64 = 1_704_067_200_000;
 
@@ -117,7 +113,7 @@ pub(crate) async fn put(ctx: &Ctx<'_>, input: PutInput) -> Result<Value, ApiErro
     }
     let first = events.first().map_or(0, |e| e.timestamp);
     let last = events.last().map_or(0, |e| e.timestamp);
-    if last - first > MAX_SPAN_MS {
+    if last - first > MAX_BATCH_SPAN_MS {
         return Err(ApiError::invalid_parameter(
             "The batch of log events in a single PutLogEvents request cannot span more than 24 hours.",
         ));
@@ -147,7 +143,18 @@ pub(crate) async fn put(ctx: &Ctx<'_>, input: PutInput) -> Result<Value, ApiErro
     let seq = if events.is_empty() {
         0
     } else {
-        ctx.state.store.put_events(&group, &stream, events).await?
+        // Only a copy for live tail when someone is tailing; the store takes the events.
+        let live = ctx.state.live.has_sessions().then(|| events.clone());
+        let seq = ctx.state.store.put_events(&group, &stream, events).await?;
+        if let Some(events) = live {
+            ctx.state.live.publish(Committed {
+                group_id: group.id,
+                stream: stream.name.clone(),
+                ingestion_time: time::now_ms(),
+                events,
+            });
+        }
+        seq
     };
     let mut out = Map::new();
     out.insert("nextSequenceToken".into(), json!(sequence_token(seq)));

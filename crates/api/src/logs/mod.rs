@@ -5,6 +5,7 @@
 
 mod events;
 mod groups;
+pub mod live_tail;
 pub mod queries;
 mod streams;
 mod tags;
@@ -79,6 +80,17 @@ pub async fn handle(
             _ => Err(ApiError::client("UnknownOperationException", "")),
         }
     }
+}
+
+/// Starts a live-tail session: its success is an event stream, not a JSON document.
+pub async fn start_live_tail(
+    state: &AppState,
+    caller: &Caller,
+    body: &[u8],
+    request_id: &str,
+) -> Result<axum::response::Response, ApiError> {
+    let ctx = Ctx { state, caller };
+    live_tail::start(&ctx, parse(body)?, request_id).await
 }
 
 /// Parses an operation's input; an empty body counts as `{}`, as Smithy requires.

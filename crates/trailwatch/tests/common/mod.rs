@@ -27,8 +27,13 @@ impl Server {
 
     /// Starts a server on `dir` and waits until it listens.
     pub fn start(dir: &Path, dev: bool, extra: &[&str]) -> Server {
+        Server::start_at(dir, dev, "127.0.0.1:0", extra)
+    }
+
+    /// Starts a server on `dir` listening on `listen` (to come back on the same port).
+    pub fn start_at(dir: &Path, dev: bool, listen: &str, extra: &[&str]) -> Server {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_trailwatch"));
-        cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        cmd.args(["serve", "--listen", listen, "--data-dir"])
             .arg(dir)
             .args(extra)
             .stdout(Stdio::piped())
