@@ -45,6 +45,17 @@ pub fn event_time_ms(record: &Value) -> Option<i64> {
     })
 }
 
+/// One record with where it was and its own text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawRecord {
+    /// The 1-based line where the record starts in its file.
+    pub line: u64,
+    /// The record's JSON text as in the file, keys in their order, formatting removed.
+    pub json: String,
+    /// The record parsed; always a JSON object.
+    pub value: Value,
+}
+
 /// The records of one CloudTrail file, in file order: each `Ok` is a JSON object, each
 /// `Err` a record that was refused ([`Error::Malformed`], reading goes on) or an I/O
 /// error (the last item).
@@ -78,7 +89,7 @@ impl<R: BufRead> Records<R> {
     }
 
     /// The next item, or `None` at a clean end of input.
-    fn step(&mut self) -> io::Result<Option<Result<Value, Error>>> {
+    fn step(&mut self) -> io::Result<Option<Result<RawRecord, Error>>> {
         loop {
             let Some(byte) = self.input.skip_whitespace()? else {
                 return Ok(match self.array {
@@ -142,18 +153,18 @@ impl<R: BufRead> Records<R> {
     fn records_member(&mut self) -> io::Result<bool> {
         self.input.bump();
         self.buf.push(b'{');
-        if self.input.skip_whitespace_into(&mut self.buf)? != Some(b'"') {
+        if self.input.skip_whitespace()? != Some(b'"') {
             return Ok(false);
         }
         let key_start = self.buf.len();
         self.input.scan(&mut self.buf, 0)?;
         let is_records = &self.buf[key_start..] == b"\"Records\"";
-        if self.input.skip_whitespace_into(&mut self.buf)? != Some(b':') {
+        if self.input.skip_whitespace()? != Some(b':') {
             return Ok(false);
         }
         self.input.bump();
         self.buf.push(b':');
-        let next = self.input.skip_whitespace_into(&mut self.buf)?;
+        let next = self.input.skip_whitespace()?;
         if is_records && next == Some(b'[') {
             self.input.bump();
             return Ok(true);
@@ -162,7 +173,7 @@ impl<R: BufRead> Records<R> {
     }
 
     /// Scans the rest of a value begun in `buf` at `depth` and parses it as one record.
-    fn finish_value(&mut self, line: u64, depth: usize) -> io::Result<Result<Value, Error>> {
+    fn finish_value(&mut self, line: u64, depth: usize) -> io::Result<Result<RawRecord, Error>> {
         if !self.input.scan(&mut self.buf, depth)? {
             self.done = true;
             return Ok(Err(
@@ -175,17 +186,21 @@ impl<R: BufRead> Records<R> {
             return Ok(Err(self.malformed(line, "unexpected character")));
         }
         Ok(match serde_json::from_slice::<Value>(&self.buf) {
-            Ok(record @ Value::Object(_)) => Ok(record),
+            Ok(value @ Value::Object(_)) => Ok(RawRecord {
+                line,
+                // serde_json has just checked the bytes are UTF-8.
+                json: String::from_utf8_lossy(&self.buf).into_owned(),
+                value,
+            }),
             Ok(_) => Err(self.malformed(line, "a CloudTrail record must be a JSON object")),
             Err(e) => Err(self.malformed(line, format!("invalid JSON: {e}"))),
         })
     }
 }
 
-impl<R: BufRead> Iterator for Records<R> {
-    type Item = Result<Value, Error>;
-
-    fn next(&mut self) -> Option<Self::Item> {
+impl<R: BufRead> Records<R> {
+    /// The next record with its line and text; `None` at the end of the file.
+    pub fn next_record(&mut self) -> Option<Result<RawRecord, Error>> {
         if self.done {
             return None;
         }
@@ -202,6 +217,14 @@ impl<R: BufRead> Iterator for Records<R> {
     }
 }
 
+impl<R: BufRead> Iterator for Records<R> {
+    type Item = Result<Value, Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.next_record().map(|r| r.map(|r| r.value))
+    }
+}
+
 /// A byte reader that finds the extent of JSON values without parsing them, counting lines.
 struct Scanner<R> {
     reader: R,
@@ -214,17 +237,9 @@ impl<R: BufRead> Scanner<R> {
         self.reader.consume(1);
     }
 
+    /// Skips whitespace (and a byte-order mark); returns the next byte without
+    /// consuming it.
     fn skip_whitespace(&mut self) -> io::Result<Option<u8>> {
-        self.skip(None)
-    }
-
-    fn skip_whitespace_into(&mut self, buf: &mut Vec<u8>) -> io::Result<Option<u8>> {
-        self.skip(Some(buf))
-    }
-
-    /// Skips whitespace (and a byte-order mark), copying it to `keep` if given; returns
-    /// the next byte without consuming it.
-    fn skip(&mut self, mut keep: Option<&mut Vec<u8>>) -> io::Result<Option<u8>> {
         loop {
             let chunk = self.reader.fill_buf()?;
             let Some(first) = chunk.first().copied() else {
@@ -235,9 +250,6 @@ impl<R: BufRead> Scanner<R> {
             }
             if first == b'\n' {
                 self.line += 1;
-            }
-            if let Some(keep) = keep.as_mut() {
-                keep.push(first);
             }
             self.reader.consume(1);
         }
@@ -255,6 +267,7 @@ impl<R: BufRead> Scanner<R> {
                 return Ok(depth == 0 && !in_string);
             }
             let mut end = None;
+            let mut copied = 0;
             for (i, &b) in chunk.iter().enumerate() {
                 if in_string {
                     if escaped {
@@ -288,11 +301,17 @@ impl<R: BufRead> Scanner<R> {
                         end = Some(i);
                         break;
                     }
+                    b' ' | b'\t' | b'\r' | b'\n' => {
+                        // Formatting between tokens is dropped, so a record's text is
+                        // compact whatever the file's layout, in its own key order.
+                        buf.extend_from_slice(&chunk[copied..i]);
+                        copied = i + 1;
+                    }
                     _ => {}
                 }
             }
             let taken = end.unwrap_or(chunk.len());
-            buf.extend_from_slice(&chunk[..taken]);
+            buf.extend_from_slice(&chunk[copied.min(taken)..taken]);
             let lines = chunk[..taken].iter().filter(|&&b| b == b'\n').count() as u64;
             self.reader.consume(taken);
             self.line += lines;

@@ -181,3 +181,18 @@ fn a_missing_path_is_an_io_error_naming_it() {
     );
     assert!(!err.is_malformed());
 }
+
+#[test]
+fn raw_records_keep_key_order_without_formatting() {
+    let text = "[\n  {\n    \"z\": \"a b\",\n    \"a\": [1, 2]\n  },\n  {\"m\":\"\\\" ]\"}\n]";
+    let mut records = Records::new(text.as_bytes(), PathBuf::from("t.json"));
+    let first = records.next_record().unwrap().unwrap();
+    assert_eq!(
+        (first.line, first.json.as_str()),
+        (2, r#"{"z":"a b","a":[1,2]}"#)
+    );
+    let second = records.next_record().unwrap().unwrap();
+    assert_eq!((second.line, second.json.as_str()), (6, r#"{"m":"\" ]"}"#));
+    assert_eq!(second.value["m"], "\" ]");
+    assert!(records.next_record().is_none());
+}
