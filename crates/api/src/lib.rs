@@ -2,7 +2,8 @@
 //!
 //! Where a request goes: [`router`] sends `POST /` to [`handle`], which reads the body,
 //! authenticates it ([`authn`]), and routes by protocol — AWS JSON 1.1 with
-//! `X-Amz-Target: Logs_20140328.<Op>` to [`logs`], the IAM query protocol
+//! `X-Amz-Target: Logs_20140328.<Op>` (and Trailwatch's own `Trailwatch_20261127.<Op>`
+//! for imports) to [`logs`], the IAM query protocol
 //! (`Action=CreateUser&...`) to [`iam`]. Every library error becomes an AWS error shape
 //! in [`error`], and every response carries `x-amzn-RequestId`.
 
@@ -103,7 +104,9 @@ async fn handle(State(state): State<AppState>, request: Request) -> Response {
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     match target.split_once('.') {
-        Some(("Logs_20140328", op)) => logs::handle(&state, &caller, op, &body).await,
+        Some((service @ ("Logs_20140328" | logs::EXTENSION_SERVICE), op)) => {
+            logs::handle(&state, &caller, service, op, &body).await
+        }
         _ => protocol::json_error(&ApiError::client("UnknownOperationException", "")),
     }
 }

@@ -19,7 +19,7 @@ pub mod segment;
 pub mod wal;
 
 pub use catalog::{
-    Catalog, GroupRow, NewGroup, QueryDefinition, SegmentRow, StreamRow, StreamStats,
+    Catalog, GroupRow, ImportedFile, NewGroup, QueryDefinition, SegmentRow, StreamRow, StreamStats,
 };
 pub use error::{Result, StoreError};
 pub use read::{Cursor, Direction, Page, ReadRequest};

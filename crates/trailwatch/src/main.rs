@@ -4,6 +4,7 @@
 
 mod client;
 mod iam;
+mod import;
 mod query;
 mod serve;
 
@@ -28,6 +29,8 @@ enum Command {
     Query(query::QueryArgs),
     /// Run SQL over log groups (each a table) and print its rows.
     Sql(query::SqlArgs),
+    /// Import AWS log files (CloudTrail, VPC Flow Logs, S3, ALB, ...) into a log group.
+    Import(import::ImportArgs),
 }
 
 fn main() -> ExitCode {
@@ -48,6 +51,7 @@ fn main() -> ExitCode {
             Command::Iam(args) => iam::run(args).await,
             Command::Query(args) => query::run(args).await,
             Command::Sql(args) => query::run_sql(args).await,
+            Command::Import(args) => import::run(args).await,
         }
     });
     match result {

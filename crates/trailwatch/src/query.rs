@@ -254,18 +254,7 @@ async fn run_local(
             dir.display()
         )
     })?;
-    let account = match &range.account {
-        Some(a) => a.clone(),
-        None => store
-            .catalog()
-            .meta("account_id")?
-            .unwrap_or_else(|| model::DEV_ACCOUNT.to_string()),
-    };
-    let region = client_args
-        .region
-        .clone()
-        .unwrap_or_else(|| model::DEFAULT_REGION.to_string());
-    let scope = model::Scope::new(account, region);
+    let scope = crate::client::local_scope(&store, range.account.as_deref(), client_args)?;
     let limit = range.limit.unwrap_or(10_000) as usize;
     let (start_ms, end_ms) = (start * 1000, end * 1000 + 999);
     let output = if job.sql {

@@ -5,6 +5,7 @@
 
 mod events;
 mod groups;
+mod import;
 pub mod queries;
 mod streams;
 mod tags;
@@ -42,10 +43,23 @@ impl Ctx<'_> {
     }
 }
 
-/// Runs one Logs operation and renders its result.
-pub async fn handle(state: &AppState, caller: &Caller, op: &str, body: &[u8]) -> Response {
+/// The target prefix of Trailwatch's own Logs operations (`import`'s), beside AWS's.
+pub const EXTENSION_SERVICE: &str = "Trailwatch_20261127";
+
+/// Runs one Logs operation (`service` is `Logs_20140328`, or [`EXTENSION_SERVICE`]) and
+/// renders its result.
+pub async fn handle(
+    state: &AppState,
+    caller: &Caller,
+    service: &str,
+    op: &str,
+    body: &[u8],
+) -> Response {
     let ctx = Ctx { state, caller };
     let result = async {
+        if service == EXTENSION_SERVICE {
+            return import::handle(&ctx, op, body).await;
+        }
         match op {
             "CreateLogGroup" => groups::create(&ctx, parse(body)?).await,
             "DeleteLogGroup" => groups::delete(&ctx, parse(body)?).await,
