@@ -10,6 +10,9 @@
 #   bench/run.sh query-full # queries beside DuckDB, 1 GB, release build, by hand (~1 minute
 #                           # plus the build; DuckDB's venv is made on first use)
 #   bench/run.sh query 300MB --repeat 5 --output json   # queries, any size and option
+#   bench/run.sh import-tiny  # `trailwatch import` per format beside `zcat | wc -l`, 2 MB
+#                             # a format, debug build: checks the harness
+#   bench/run.sh import 200MB # the same, any size per format (release), any option
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,6 +25,12 @@ case "$mode" in
   full) size=1GB ;;
   query-tiny) command=query; size=5MB; profile=debug; set -- --repeat 1 "$@" ;;
   query-full) command=query; size=1GB ;;
+  import-tiny) command=import; size=2MB; profile=debug ;;
+  import)
+    command=import
+    size="${1:-100MB}"
+    [ $# -gt 0 ] && shift
+    ;;
   query)
     command=query
     size="${1:-200MB}"
