@@ -3,8 +3,10 @@
 //! [`insights`] parses the CloudWatch Logs Insights query language (`queryLanguage =
 //! "CWLI"`) into a typed tree, with AWS's rules checked and errors located by line and
 //! column for `MalformedQueryException`. The planner that runs those trees on DataFusion,
-//! and the SQL dialect, will live in this crate too.
+//! and the SQL dialect, will live in this crate too. [`external`] adds SQL tables over
+//! files (`CREATE EXTERNAL TABLE`), CloudTrail trees included.
 
 pub mod engine;
+pub mod external;
 pub mod insights;
 pub mod table;

@@ -74,6 +74,16 @@ CREATE TABLE IF NOT EXISTS imported_files (
     PRIMARY KEY (group_id, sha256)
 );
 CREATE INDEX IF NOT EXISTS imported_files_by_path ON imported_files (group_id, path);
+CREATE TABLE IF NOT EXISTS external_tables (
+    account TEXT NOT NULL,
+    region TEXT NOT NULL,
+    name TEXT NOT NULL,
+    format TEXT NOT NULL,
+    location TEXT NOT NULL,
+    statement TEXT NOT NULL,
+    creation_time INTEGER NOT NULL,
+    PRIMARY KEY (account, region, name)
+);
 CREATE TABLE IF NOT EXISTS iam_users (
     account TEXT NOT NULL,
     name TEXT NOT NULL,
@@ -248,6 +258,21 @@ pub struct ImportedFile {
     pub events: i64,
     /// When the import finished, epoch milliseconds.
     pub imported_at: i64,
+}
+
+/// A SQL table over files (`CREATE EXTERNAL TABLE`), kept so every later query sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExternalTable {
+    /// The table's name, as SQL names it (lower case unless quoted).
+    pub name: String,
+    /// `STORED AS`, upper case: `PARQUET`, `JSON`, `CSV`, `CLOUDTRAIL`, ...
+    pub format: String,
+    /// The directory (or file) it reads.
+    pub location: String,
+    /// The `CREATE EXTERNAL TABLE` statement as given.
+    pub statement: String,
+    /// Epoch milliseconds.
+    pub creation_time: i64,
 }
 
 /// Fields of a new log group.
@@ -775,6 +800,48 @@ impl Catalog {
         Ok(())
     }
 
+    /// Creates or replaces an external table of a scope.
+    pub fn put_external_table(&self, scope: &Scope, table: &ExternalTable) -> Result<()> {
+        self.conn().execute(
+            "INSERT INTO external_tables (account, region, name, format, location, statement, creation_time)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+             ON CONFLICT(account, region, name) DO UPDATE SET format = excluded.format,
+                 location = excluded.location, statement = excluded.statement,
+                 creation_time = excluded.creation_time",
+            params![
+                scope.account,
+                scope.region,
+                table.name,
+                table.format,
+                table.location,
+                table.statement,
+                table.creation_time
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// The external table `name` of a scope, if there is one.
+    pub fn external_table(&self, scope: &Scope, name: &str) -> Result<Option<ExternalTable>> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT name, format, location, statement, creation_time FROM external_tables
+                 WHERE account = ?1 AND region = ?2 AND name = ?3",
+                params![scope.account, scope.region, name],
+                |r| {
+                    Ok(ExternalTable {
+                        name: r.get(0)?,
+                        format: r.get(1)?,
+                        location: r.get(2)?,
+                        statement: r.get(3)?,
+                        creation_time: r.get(4)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
     /// Wipes every table (the `--dev` reset).
     pub fn wipe(&self) -> Result<Vec<SegmentRow>> {
         let mut conn = self.conn();
@@ -785,7 +852,7 @@ impl Catalog {
                 .collect::<rusqlite::Result<Vec<_>>>()?
         };
         tx.execute_batch(
-            "DELETE FROM segments; DELETE FROM tags; DELETE FROM imported_files; DELETE FROM log_streams; DELETE FROM log_groups; DELETE FROM query_definitions;",
+            "DELETE FROM segments; DELETE FROM tags; DELETE FROM imported_files; DELETE FROM external_tables; DELETE FROM log_streams; DELETE FROM log_groups; DELETE FROM query_definitions;",
         )?;
         tx.commit()?;
         Ok(segments)

@@ -27,7 +27,8 @@ pub struct SqlArgs {
     #[command(flatten)]
     range: RangeArgs,
     /// A SELECT over log groups as tables, e.g.
-    /// `SELECT "@logStream", count(*) FROM "app" GROUP BY 1`.
+    /// `SELECT "@logStream", count(*) FROM "app" GROUP BY 1`; or `CREATE EXTERNAL TABLE
+    /// name STORED AS CLOUDTRAIL|PARQUET|JSON|CSV LOCATION 'dir'`, kept in the catalog.
     query: String,
     #[command(flatten)]
     client: ClientArgs,
@@ -258,8 +259,17 @@ async fn run_local(
     let limit = range.limit.unwrap_or(10_000) as usize;
     let (start_ms, end_ms) = (start * 1000, end * 1000 + 999);
     let output = if job.sql {
-        let groups = query::engine::check_sql(&store, &scope, &job.text)?;
-        query::engine::run_sql(&store, &groups, &job.text, start_ms, end_ms, limit).await?
+        if let Some(table) = query::engine::create_external_table(&store, &scope, &job.text).await?
+        {
+            let row = vec![
+                ("table".to_string(), table.name),
+                ("format".to_string(), table.format),
+                ("location".to_string(), table.location),
+            ];
+            return Ok((vec![row], 0.0, 0.0));
+        }
+        let tables = query::engine::check_sql(&store, &scope, &job.text)?;
+        query::engine::run_sql(&store, &tables, &job.text, start_ms, end_ms, limit).await?
     } else {
         let parsed = query::engine::check(&job.text)?;
         let groups = match (&parsed.source, job.groups.is_empty()) {
