@@ -4,17 +4,26 @@
 //!
 //! `PARQUET`, `JSON` (one object per line) and `CSV` are DataFusion's listing tables, with
 //! Hive-style `key=value` partitions pruned by predicates on them: the statement is
-//! replayed from the catalog at each query. `CLOUDTRAIL` reads CloudTrail files (an
-//! `AWSLogs/` tree, gzipped or not) through the `formats` crate into a fixed schema in
-//! the style of Athena's CloudTrail table — lower-case names, so `userIdentity.userName`
-//! in a query resolves; free-form members (`requestParameters`, ...) as JSON text — with
-//! the partition columns `account`, `region`, `year`, `month` and `day` taken from each
-//! file's `AWSLogs/<account>/CloudTrail/<region>/YYYY/MM/DD/` path; predicates on them
-//! skip whole files before any is opened.
+//! replayed from the catalog at each query. AWS's formats are read through the `formats`
+//! crate (files or trees, gzipped or not):
+//! - `CLOUDTRAIL`: a fixed schema in the style of Athena's CloudTrail table — lower-case
+//!   names, so `userIdentity.userName` in a query resolves; free-form members
+//!   (`requestParameters`, ...) as JSON text;
+//! - `VPC_FLOW` (`OPTIONS ('format' '${version} ${vpc-id} ...')` for a custom layout; S3
+//!   header lines are followed), `S3_ACCESS`, `ALB`, `ROUTE53_RESOLVER`, `LAMBDA`: each
+//!   format's typed schema; malformed lines are left out.
+//!
+//! Both get the partition columns `account`, `region`, `year`, `month` and `day` from each
+//! file's path (`AWSLogs/<account>/<service>/<region>/YYYY/MM/DD/`, or the Hive-style
+//! `aws-account-id=`, `aws-region=`, `year=`, ... of VPC flow log delivery); predicates on
+//! them skip whole files before any is opened.
 
 use crate::engine::QueryError;
-use datafusion::arrow::array::{Array, ArrayRef, BooleanArray, RecordBatch, StringArray};
-use datafusion::arrow::datatypes::{DataType, Field, Fields, Schema, SchemaRef};
+use datafusion::arrow::array::{
+    Array, ArrayBuilder, ArrayRef, BooleanArray, Float64Builder, Int64Builder, RecordBatch,
+    StringArray, StringBuilder, TimestampMillisecondBuilder,
+};
+use datafusion::arrow::datatypes::{DataType, Field, Fields, Schema, SchemaRef, TimeUnit};
 use datafusion::catalog::streaming::StreamingTable;
 use datafusion::catalog::{Session, TableProvider};
 use datafusion::common::{DFSchema, TableReference};
@@ -28,13 +37,11 @@ use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::streaming::PartitionStream;
 use datafusion::prelude::{SQLOptions, SessionContext};
 use datafusion::sql::parser::{DFParser, Statement};
+use formats::{Format, LineParser, LineReader};
 use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, LazyLock};
 use store::ExternalTable;
-
-/// The format name of CloudTrail tables in `STORED AS`.
-pub const CLOUDTRAIL: &str = "CLOUDTRAIL";
 
 /// Formats DataFusion reads itself.
 const LISTING_FORMATS: [&str; 3] = ["PARQUET", "JSON", "CSV"];
@@ -63,21 +70,30 @@ pub fn parse_create(text: &str, now_ms: i64) -> Result<Option<ExternalTable>, Qu
         return Ok(None);
     };
     let format = create.file_type.to_ascii_uppercase();
-    if format != CLOUDTRAIL && !LISTING_FORMATS.contains(&format.as_str()) {
+    let aws = aws_format(&format);
+    if aws.is_none() && !LISTING_FORMATS.contains(&format.as_str()) {
+        let mut names: Vec<String> = Format::ALL
+            .iter()
+            .filter(|f| !matches!(f, Format::Json | Format::Text))
+            .map(|f| f.name().to_ascii_uppercase().replace('-', "_"))
+            .collect();
+        names.extend(LISTING_FORMATS.iter().map(|f| f.to_string()));
         return Err(malformed(format!(
-            "STORED AS {format} is not supported (use {CLOUDTRAIL}, {})",
-            LISTING_FORMATS.join(", ")
+            "STORED AS {format} is not supported (use {})",
+            names.join(", ")
         )));
     }
     let [location] = create.locations.as_slice() else {
         return Err(malformed("give exactly one LOCATION".into()));
     };
-    if format == CLOUDTRAIL
-        && !(create.columns.is_empty() && create.table_partition_cols.is_empty())
-    {
+    if aws.is_some() && !(create.columns.is_empty() && create.table_partition_cols.is_empty()) {
         return Err(malformed(format!(
-            "a {CLOUDTRAIL} table has a fixed schema: give no columns and no PARTITIONED BY"
+            "a {format} table has its format's schema: give no columns and no PARTITIONED BY"
         )));
+    }
+    if let Some(layout) = vpc_layout(&create.options) {
+        formats::vpc::VpcParser::from_format(&layout)
+            .map_err(|e| malformed(format!("format: {e}")))?;
     }
     Ok(Some(ExternalTable {
         name: TableReference::from(create.name.to_string())
@@ -90,10 +106,47 @@ pub fn parse_create(text: &str, now_ms: i64) -> Result<Option<ExternalTable>, Qu
     }))
 }
 
+/// The AWS format `STORED AS` names (`VPC_FLOW`, `"vpc-flow"`), if it names one of
+/// the line formats or CloudTrail.
+fn aws_format(stored_as: &str) -> Option<Format> {
+    let name = stored_as.to_ascii_lowercase().replace('_', "-");
+    Format::from_name(&name).filter(|f| !matches!(f, Format::Json | Format::Text))
+}
+
+/// The `format` option: a VPC flow log layout string.
+fn vpc_layout(options: &[(String, datafusion::sql::sqlparser::ast::Value)]) -> Option<String> {
+    use datafusion::sql::sqlparser::ast::Value as V;
+    options
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("format"))
+        .and_then(|(_, v)| match v {
+            V::SingleQuotedString(s) | V::DoubleQuotedString(s) => Some(s.clone()),
+            _ => None,
+        })
+}
+
 /// Makes `table` readable as a table of `ctx`.
 pub async fn register(ctx: &SessionContext, table: &ExternalTable) -> Result<(), QueryError> {
-    if table.format == CLOUDTRAIL {
-        let provider = CloudTrailTable::open(Path::new(&table.location))?;
+    if let Some(format) = aws_format(&table.format) {
+        let source = if format == Format::CloudTrail {
+            Source::CloudTrail
+        } else {
+            // The statement was checked when the table was made; its layout option is read
+            // again from it here.
+            let layout = match DFParser::parse_sql(&table.statement)?.pop_front() {
+                Some(Statement::CreateExternalTable(create)) => vpc_layout(&create.options),
+                _ => None,
+            };
+            let vpc = match layout {
+                Some(layout) if format == Format::VpcFlow => Some(
+                    formats::vpc::VpcParser::from_format(&layout)
+                        .map_err(|e| DataFusionError::Plan(format!("format: {e}")))?,
+                ),
+                _ => None,
+            };
+            Source::Lines { format, vpc }
+        };
+        let provider = FileTable::open(source, Path::new(&table.location))?;
         ctx.register_table(
             TableReference::bare(table.name.as_str()),
             Arc::new(provider),
@@ -215,52 +268,125 @@ fn record_schema() -> SchemaRef {
     Arc::new(Schema::new(fields.to_vec()))
 }
 
-/// One CloudTrail file and its partition values.
+/// What a file table reads.
 #[derive(Debug, Clone)]
-struct TrailFile {
+enum Source {
+    /// CloudTrail record files.
+    CloudTrail,
+    /// Files of one line format; for VPC flow logs, the layout if not the default.
+    Lines {
+        format: Format,
+        vpc: Option<formats::vpc::VpcParser>,
+    },
+}
+
+impl Source {
+    /// A fresh parser for one file (a flow-log header changes the parser it is read by).
+    fn parser(&self) -> Option<Box<dyn LineParser>> {
+        match self {
+            Source::CloudTrail => None,
+            Source::Lines { vpc: Some(vpc), .. } => Some(Box::new(vpc.clone())),
+            Source::Lines { format, .. } => format.line_parser(),
+        }
+    }
+
+    /// The table's columns, partition columns last; names in lower case, so that a query's
+    /// unquoted `srcAddr` (which SQL folds to `srcaddr`) finds its column.
+    fn schema(&self) -> SchemaRef {
+        let Some(parser) = self.parser() else {
+            return CLOUDTRAIL_SCHEMA.clone();
+        };
+        let mut fields: Vec<Field> = parser
+            .schema()
+            .iter()
+            .map(|f| Field::new(f.name.to_ascii_lowercase(), arrow_type(f.ty), true))
+            .collect();
+        fields.extend(
+            PARTITIONS
+                .iter()
+                .map(|p| Field::new(*p, DataType::Utf8, true)),
+        );
+        Arc::new(Schema::new(fields))
+    }
+}
+
+/// The Arrow type of a format field.
+fn arrow_type(ty: formats::FieldType) -> DataType {
+    match ty {
+        formats::FieldType::Int => DataType::Int64,
+        formats::FieldType::Float => DataType::Float64,
+        formats::FieldType::Timestamp => DataType::Timestamp(TimeUnit::Millisecond, None),
+        formats::FieldType::String | formats::FieldType::Json => DataType::Utf8,
+    }
+}
+
+/// One file and its partition values.
+#[derive(Debug, Clone)]
+struct PartFile {
     path: PathBuf,
     partition: [Option<String>; 5],
 }
 
-/// The partition values of a file under `AWSLogs/[o-org/]<account>/CloudTrail/<region>/YYYY/MM/DD/`.
+/// The partition values of a file under `AWSLogs/[o-org/]<account>/<service>/<region>/YYYY/MM/DD/`,
+/// or under Hive-style `aws-account-id=`, `aws-region=`, `year=`, `month=`, `day=` folders.
 fn partition_of(path: &Path) -> [Option<String>; 5] {
     let parts: Vec<String> = path
-        .components()
+        .parent()
+        .into_iter()
+        .flat_map(Path::components)
         .map(|c| c.as_os_str().to_string_lossy().into_owned())
         .collect();
+    let mut out: [Option<String>; 5] = Default::default();
+    for part in &parts {
+        if let Some((key, value)) = part.split_once('=') {
+            let key = match key {
+                "aws-account-id" => "account",
+                "aws-region" => "region",
+                other => other,
+            };
+            if let Some(i) = PARTITIONS.iter().position(|p| *p == key) {
+                out[i] = Some(value.to_string());
+            }
+        }
+    }
+    if out.iter().any(Option::is_some) {
+        return out;
+    }
     let Some(start) = parts.iter().position(|p| p == "AWSLogs") else {
-        return Default::default();
+        return out;
     };
     let mut rest = &parts[start + 1..];
     if rest.first().is_some_and(|p| p.starts_with("o-")) {
         rest = &rest[1..];
     }
-    match rest {
-        [account, service, region, year, month, day, ..] if service.starts_with("CloudTrail") => [
-            Some(account.clone()),
-            Some(region.clone()),
-            Some(year.clone()),
-            Some(month.clone()),
-            Some(day.clone()),
-        ],
-        _ => Default::default(),
+    if let [account, _service, region, year, month, day, ..] = rest {
+        out = [account, region, year, month, day].map(|v| Some(v.clone()));
     }
+    out
 }
 
-/// CloudTrail files as one table.
+/// Files of one format as one table.
 #[derive(Debug)]
-struct CloudTrailTable {
-    files: Vec<TrailFile>,
+struct FileTable {
+    source: Source,
+    schema: SchemaRef,
+    files: Vec<PartFile>,
 }
 
-impl CloudTrailTable {
-    fn open(location: &Path) -> Result<CloudTrailTable, QueryError> {
-        let files = formats::cloudtrail::files(&[location.to_path_buf()])
+impl FileTable {
+    fn open(source: Source, location: &Path) -> Result<FileTable, QueryError> {
+        let format = match &source {
+            Source::CloudTrail => Format::CloudTrail,
+            Source::Lines { format, .. } => *format,
+        };
+        let files = formats::walk::expand(&[location.to_path_buf()], |p| format.wants(p))
             .map_err(|e| DataFusionError::External(Box::new(e)))?;
-        Ok(CloudTrailTable {
+        Ok(FileTable {
+            schema: source.schema(),
+            source,
             files: files
                 .into_iter()
-                .map(|f| TrailFile {
+                .map(|f| PartFile {
                     partition: partition_of(&f.path),
                     path: f.path,
                 })
@@ -273,7 +399,7 @@ impl CloudTrailTable {
         &self,
         state: &dyn Session,
         filters: &[Expr],
-    ) -> Result<Vec<TrailFile>, DataFusionError> {
+    ) -> Result<Vec<PartFile>, DataFusionError> {
         if filters.is_empty() || self.files.is_empty() {
             return Ok(self.files.clone());
         }
@@ -329,9 +455,9 @@ fn on_partitions(expr: &Expr) -> bool {
 }
 
 #[async_trait::async_trait]
-impl TableProvider for CloudTrailTable {
+impl TableProvider for FileTable {
     fn schema(&self) -> SchemaRef {
-        CLOUDTRAIL_SCHEMA.clone()
+        self.schema.clone()
     }
 
     fn table_type(&self) -> TableType {
@@ -367,9 +493,12 @@ impl TableProvider for CloudTrailTable {
             .filter(|f| on_partitions(f))
             .cloned()
             .collect();
-        let files = self.prune(state, &partition_filters)?;
-        let stream = Arc::new(TrailStream { files }) as Arc<dyn PartitionStream>;
-        StreamingTable::try_new(CLOUDTRAIL_SCHEMA.clone(), vec![stream])?
+        let stream = Arc::new(FileStream {
+            source: self.source.clone(),
+            schema: self.schema.clone(),
+            files: self.prune(state, &partition_filters)?,
+        }) as Arc<dyn PartitionStream>;
+        StreamingTable::try_new(self.schema.clone(), vec![stream])?
             .scan(state, projection, &[], limit)
             .await
     }
@@ -377,22 +506,31 @@ impl TableProvider for CloudTrailTable {
 
 /// The files of one scan, read in order on a blocking thread.
 #[derive(Debug)]
-struct TrailStream {
-    files: Vec<TrailFile>,
+struct FileStream {
+    source: Source,
+    schema: SchemaRef,
+    files: Vec<PartFile>,
 }
 
-impl PartitionStream for TrailStream {
+type BatchSender = tokio::sync::mpsc::Sender<Result<RecordBatch, DataFusionError>>;
+
+impl PartitionStream for FileStream {
     fn schema(&self) -> &SchemaRef {
-        &CLOUDTRAIL_SCHEMA
+        &self.schema
     }
 
     fn execute(&self, _ctx: Arc<TaskContext>) -> SendableRecordBatchStream {
-        let files = self.files.clone();
+        let (source, schema, files) =
+            (self.source.clone(), self.schema.clone(), self.files.clone());
         // A short channel: a large tree is never held decoded in memory at once.
-        let (tx, rx) = tokio::sync::mpsc::channel::<Result<RecordBatch, DataFusionError>>(2);
+        let (tx, rx) = tokio::sync::mpsc::channel(2);
         tokio::task::spawn_blocking(move || {
             for file in files {
-                if let Err(e) = read_file(&file, &tx) {
+                let read = match source.parser() {
+                    None => read_records(&file, &tx),
+                    Some(parser) => read_lines(&file, parser, &schema, &tx),
+                };
+                if let Err(e) = read {
                     let _ = tx.blocking_send(Err(e));
                     return;
                 }
@@ -400,20 +538,34 @@ impl PartitionStream for TrailStream {
         });
         let stream =
             futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|b| (b, rx)) });
-        Box::pin(RecordBatchStreamAdapter::new(
-            CLOUDTRAIL_SCHEMA.clone(),
-            stream,
-        ))
+        Box::pin(RecordBatchStreamAdapter::new(self.schema.clone(), stream))
     }
 }
 
-/// Decodes one file's records into batches on `tx`. Records that are not valid JSON are
-/// left out, as Athena leaves out rows it cannot read; `trailwatch import` lists them.
-fn read_file(
-    file: &TrailFile,
-    tx: &tokio::sync::mpsc::Sender<Result<RecordBatch, DataFusionError>>,
-) -> Result<(), DataFusionError> {
-    let external = |e: formats::Error| DataFusionError::External(Box::new(e));
+fn external(e: formats::Error) -> DataFusionError {
+    DataFusionError::External(Box::new(e))
+}
+
+/// `columns` followed by the file's partition values, sent on `tx` as one batch; false
+/// when the query no longer wants rows.
+fn send(
+    file: &PartFile,
+    schema: &SchemaRef,
+    mut columns: Vec<ArrayRef>,
+    rows: usize,
+    tx: &BatchSender,
+) -> Result<bool, DataFusionError> {
+    for value in &file.partition {
+        columns.push(Arc::new(StringArray::from(vec![value.clone(); rows])));
+    }
+    let batch = RecordBatch::try_new(schema.clone(), columns)?;
+    Ok(tx.blocking_send(Ok(batch)).is_ok())
+}
+
+/// Decodes one CloudTrail file's records into batches on `tx`. Records that are not valid
+/// JSON are left out, as Athena leaves out rows it cannot read; `trailwatch import` lists
+/// them.
+fn read_records(file: &PartFile, tx: &BatchSender) -> Result<(), DataFusionError> {
     let records = formats::cloudtrail::open(&file.path, &formats::walk::ByteCounter::default())
         .map_err(external)?;
     let record_schema = record_schema();
@@ -442,17 +594,121 @@ fn read_file(
         let Some(batch) = decoder.flush()? else {
             continue;
         };
-        let n = batch.num_rows();
-        let mut columns = batch.columns().to_vec();
-        for value in &file.partition {
-            columns.push(Arc::new(StringArray::from(vec![value.clone(); n])));
-        }
-        let batch = RecordBatch::try_new(CLOUDTRAIL_SCHEMA.clone(), columns)?;
-        if tx.blocking_send(Ok(batch)).is_err() {
+        if !send(
+            file,
+            &CLOUDTRAIL_SCHEMA,
+            batch.columns().to_vec(),
+            batch.num_rows(),
+            tx,
+        )? {
             return Ok(());
         }
     }
     Ok(())
+}
+
+/// Parses one file's lines into batches on `tx`, each value put in the table column of
+/// its field's name (a flow-log header may reorder fields); malformed lines are left out.
+fn read_lines(
+    file: &PartFile,
+    parser: Box<dyn LineParser>,
+    schema: &SchemaRef,
+    tx: &BatchSender,
+) -> Result<(), DataFusionError> {
+    let reader = formats::walk::open(&file.path, &formats::walk::ByteCounter::default())
+        .map_err(external)?;
+    let mut lines = LineReader::new(reader, parser, &file.path);
+    let columns = schema.fields().len() - PARTITIONS.len();
+    let new_builders = || -> Vec<Box<dyn ArrayBuilder>> {
+        schema.fields()[..columns]
+            .iter()
+            .map(|f| -> Box<dyn ArrayBuilder> {
+                match f.data_type() {
+                    DataType::Int64 => Box::new(Int64Builder::new()),
+                    DataType::Float64 => Box::new(Float64Builder::new()),
+                    DataType::Timestamp(..) => Box::new(TimestampMillisecondBuilder::new()),
+                    _ => Box::new(StringBuilder::new()),
+                }
+            })
+            .collect()
+    };
+    let mut builders = new_builders();
+    let mut rows = 0;
+    // Where each table column is in the parser's layout, which a header may change.
+    let layout = |names: &[formats::Field]| -> Vec<Option<usize>> {
+        schema.fields()[..columns]
+            .iter()
+            .map(|f| {
+                names
+                    .iter()
+                    .position(|n| n.name.eq_ignore_ascii_case(f.name()))
+            })
+            .collect()
+    };
+    let mut mapping = layout(lines.parser().schema());
+    while let Some(item) = lines.next_line() {
+        let record = match item {
+            Ok(line) => line.record,
+            Err(e) if e.is_malformed() => continue,
+            Err(e) => return Err(external(e)),
+        };
+        let Some(record) = record else {
+            mapping = layout(lines.parser().schema());
+            continue;
+        };
+        for (builder, at) in builders.iter_mut().zip(&mapping) {
+            let value = at
+                .and_then(|i| record.values.get(i))
+                .unwrap_or(&formats::Value::Null);
+            append(builder.as_mut(), value);
+        }
+        rows += 1;
+        if rows == BATCH_ROWS {
+            let arrays = builders.iter_mut().map(|b| b.finish()).collect();
+            if !send(file, schema, arrays, rows, tx)? {
+                return Ok(());
+            }
+            rows = 0;
+        }
+    }
+    if rows > 0 {
+        let arrays = builders.iter_mut().map(|b| b.finish()).collect();
+        send(file, schema, arrays, rows, tx)?;
+    }
+    Ok(())
+}
+
+/// Appends one value to a column builder of the matching type; a value of another type
+/// becomes null.
+fn append(builder: &mut dyn ArrayBuilder, value: &formats::Value) {
+    use formats::Value as V;
+    let any = builder.as_any_mut();
+    if let Some(b) = any.downcast_mut::<Int64Builder>() {
+        b.append_option(match value {
+            V::Int(n) => Some(*n),
+            _ => None,
+        });
+    } else if let Some(b) = any.downcast_mut::<Float64Builder>() {
+        b.append_option(match value {
+            V::Float(x) => Some(*x),
+            V::Int(n) => Some(*n as f64),
+            _ => None,
+        });
+    } else if let Some(b) = any.downcast_mut::<TimestampMillisecondBuilder>() {
+        b.append_option(match value {
+            V::Timestamp(ms) => Some(*ms),
+            _ => None,
+        });
+    } else if let Some(b) = any.downcast_mut::<StringBuilder>() {
+        match value {
+            V::Null => b.append_null(),
+            V::Str(s) => b.append_value(s),
+            V::Json(j) => b.append_value(j.to_string()),
+            V::Int(n) => b.append_value(n.to_string()),
+            V::Float(x) => b.append_value(x.to_string()),
+            V::Timestamp(ms) => b.append_value(ms.to_string()),
+        }
+    }
 }
 
 /// `value` shaped to `ty`: object keys matched without regard to case (and renamed to the

@@ -178,3 +178,113 @@ async fn json_tables_with_hive_partitions() {
         Err(QueryError::UnknownGroup(_))
     ));
 }
+
+#[tokio::test]
+async fn line_formats_as_tables_with_awslogs_partitions() {
+    let dir = tempfile::tempdir().unwrap();
+    let day = |d: &str| {
+        dir.path().join(format!(
+            "AWSLogs/123456789012/vpcflowlogs/us-east-1/2021/03/{d}"
+        ))
+    };
+    for d in ["25", "26"] {
+        std::fs::create_dir_all(day(d)).unwrap();
+    }
+    // The S3 header names a layout in its own order; the table maps fields by name.
+    std::fs::write(
+        day("25").join("a.log"),
+        "version start account-id action bytes\n2 1616630400 123456789012 ACCEPT 100\n2 1616630460 123456789012 REJECT -\nnot a record\n",
+    )
+    .unwrap();
+    std::fs::write(
+        day("26").join("b.log"),
+        "2 123456789012 eni-1 10.0.0.1 10.0.0.2 1000 22 6 5 500 1616716800 1616716860 ACCEPT OK\n",
+    )
+    .unwrap();
+    let store = Store::open(StoreOptions::new(dir.path().join("data"))).unwrap();
+    let ddl = format!(
+        "CREATE EXTERNAL TABLE flows STORED AS VPC_FLOW LOCATION '{}'",
+        dir.path().join("AWSLogs").display()
+    );
+    create_external_table(&store, &scope(), &ddl)
+        .await
+        .unwrap()
+        .unwrap();
+    let rows = sql(
+        &store,
+        "SELECT day, action, sum(bytes) AS b, count(*) AS n, min(startTime) AS s FROM flows GROUP BY day, action ORDER BY day, action",
+    )
+    .await
+    .unwrap();
+    let flat: Vec<String> = rows
+        .iter()
+        .map(|r| {
+            r.iter()
+                .map(|(_, v)| v.as_str())
+                .collect::<Vec<_>>()
+                .join("|")
+        })
+        .collect();
+    assert_eq!(
+        flat,
+        [
+            "25|ACCEPT|100|1|1616630400",
+            "25|REJECT|1|1616630460",
+            "26|ACCEPT|500|1|1616716800"
+        ]
+    );
+    let rows = sql(
+        &store,
+        "SELECT count(*) AS n FROM flows WHERE day = '26' AND region = 'us-east-1'",
+    )
+    .await
+    .unwrap();
+    assert_eq!(rows, [vec![("n".to_string(), "1".to_string())]]);
+
+    // A custom layout in OPTIONS; columns come from it.
+    let custom = dir.path().join("custom");
+    std::fs::create_dir_all(&custom).unwrap();
+    std::fs::write(custom.join("c.log"), "5 vpc-1 S3 1616716800\n").unwrap();
+    let ddl = format!(
+        "CREATE EXTERNAL TABLE custom STORED AS VPC_FLOW LOCATION '{}' OPTIONS ('format' '${{version}} ${{vpc-id}} ${{pkt-dst-aws-service}} ${{start}}')",
+        custom.display()
+    );
+    create_external_table(&store, &scope(), &ddl)
+        .await
+        .unwrap()
+        .unwrap();
+    let rows = sql(&store, "SELECT vpcId, pktDstAwsService FROM custom")
+        .await
+        .unwrap();
+    assert_eq!(
+        rows,
+        [vec![
+            ("vpcId".to_string(), "vpc-1".to_string()),
+            ("pktDstAwsService".to_string(), "S3".to_string())
+        ]]
+    );
+
+    let Some(s3) =
+        Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/s3access"))
+            .filter(|p| p.is_dir())
+    else {
+        return;
+    };
+    let ddl = format!(
+        "CREATE EXTERNAL TABLE s3 STORED AS S3_ACCESS LOCATION '{}'",
+        s3.display()
+    );
+    create_external_table(&store, &scope(), &ddl)
+        .await
+        .unwrap()
+        .unwrap();
+    let rows = sql(&store, "SELECT count(*) AS n, max(httpstatus) AS s, min(requestdatetime) AS t FROM s3 WHERE operation = 'REST.PUT.OBJECT'").await.unwrap();
+    assert_eq!(
+        rows,
+        [vec![
+            ("n".to_string(), "24".to_string()),
+            ("s".to_string(), "200".to_string()),
+            ("t".to_string(), "2021-12-13 09:29:20.000".to_string())
+        ]]
+    );
+}
