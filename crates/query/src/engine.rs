@@ -225,6 +225,35 @@ pub async fn create_external_table(
     Ok(Some(table))
 }
 
+/// Crawls `location` into an external table named `table` of `scope` (see
+/// [`crate::external::crawl_statement`]); returns the statement and the table's columns
+/// with their types.
+pub async fn crawl(
+    store: &Store,
+    scope: &model::Scope,
+    location: &std::path::Path,
+    table: &str,
+) -> Result<(String, Vec<(String, String)>), QueryError> {
+    let statement = crate::external::crawl_statement(location, table)?;
+    let defined = create_external_table(store, scope, &statement)
+        .await?
+        .ok_or_else(|| DataFusionError::Internal(format!("not a definition: {statement}")))?;
+    Ok((statement, external_columns(&defined).await?))
+}
+
+/// The columns of an external table with their types, as DataFusion prints them.
+pub async fn external_columns(table: &ExternalTable) -> Result<Vec<(String, String)>, QueryError> {
+    let ctx = SessionContext::new();
+    crate::external::register(&ctx, table).await?;
+    let frame = ctx.table(table.name.as_str()).await?;
+    Ok(frame
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| (f.name().clone(), f.data_type().to_string()))
+        .collect())
+}
+
 /// Runs SQL over `tables` (from [`check_sql`]): each group a table with the columns
 /// `@timestamp`, `@ingestionTime`, `@logStream`, `@log` and `@message`, read between
 /// `start_ms` and `end_ms`; each external table over its files, whatever their times. The JSON functions of `datafusion-functions-json`

@@ -161,6 +161,188 @@ pub async fn register(ctx: &SessionContext, table: &ExternalTable) -> Result<(),
     Ok(())
 }
 
+/// The `CREATE EXTERNAL TABLE` statement a crawl of `location` arrives at, as a Glue
+/// crawler would: CloudTrail trees (files holding a `Records` document) become a
+/// `CLOUDTRAIL` table; otherwise the most common of Parquet, CSV and JSON files decides
+/// the format (gzip for `.gz` JSON), `key=value` folders shared by every file become
+/// partition columns, and DataFusion infers the columns — nested objects as structs,
+/// arrays as lists, a field's types across records and files widened to one.
+pub fn crawl_statement(location: &Path, table: &str) -> Result<String, QueryError> {
+    let io = |e: formats::Error| DataFusionError::External(Box::new(e));
+    let kinds = ["parquet", "csv", "json", "ndjson", "jsonl"];
+    let files = formats::walk::expand(&[location.to_path_buf()], |p| {
+        formats::walk::has_extension(p, &kinds)
+    })
+    .map_err(io)?;
+    let Some(first) = files.first() else {
+        return Err(DataFusionError::Plan(format!(
+            "no Parquet, CSV or JSON files under {}",
+            location.display()
+        ))
+        .into());
+    };
+    let count = |exts: &[&str]| {
+        files
+            .iter()
+            .filter(|f| formats::walk::has_extension(&f.path, exts))
+            .count()
+    };
+    let (parquet, csv) = (count(&["parquet"]), count(&["csv"]));
+    let json = files.len() - parquet - csv;
+    let dir = if location.is_dir() {
+        format!("{}/", location.display().to_string().trim_end_matches('/'))
+    } else {
+        location.display().to_string()
+    };
+    let quoted = |text: &str| text.replace('\'', "''");
+    if json >= parquet.max(csv) && holds_records_document(&first.path)? {
+        return Ok(format!(
+            "CREATE EXTERNAL TABLE {table} STORED AS CLOUDTRAIL LOCATION '{}'",
+            quoted(&dir)
+        ));
+    }
+    let (format, mut options) = if parquet > csv.max(json) {
+        ("PARQUET", Vec::new())
+    } else if csv > json {
+        ("CSV", vec!["'format.has_header' 'true'".to_string()])
+    } else {
+        ("JSON", Vec::new())
+    };
+    if format != "PARQUET"
+        && files
+            .iter()
+            .all(|f| f.path.extension().is_some_and(|e| e == "gz"))
+    {
+        options.push("'format.compression' 'gzip'".to_string());
+    }
+    let partitions = shared_partition_keys(location, &files);
+    let mut statement = format!("CREATE EXTERNAL TABLE {table}");
+    if format == "JSON" {
+        // DataFusion infers each file alone and cannot merge `1` in one with `1.5` in
+        // another; reading every record into one inference widens them as a crawler does.
+        let mut columns: Vec<String> = infer_json(&files)?
+            .fields()
+            .iter()
+            .map(|f| {
+                format!(
+                    "\"{}\" {}",
+                    f.name().replace('"', "\"\""),
+                    sql_type(f.data_type())
+                )
+            })
+            .collect();
+        columns.extend(partitions.iter().map(|p| format!("\"{p}\" VARCHAR")));
+        statement += &format!(" ({})", columns.join(", "));
+    }
+    statement += &format!(" STORED AS {format}");
+    if !partitions.is_empty() {
+        statement += &format!(" PARTITIONED BY ({})", partitions.join(", "));
+    }
+    statement += &format!(" LOCATION '{}'", quoted(&dir));
+    if !options.is_empty() {
+        statement += &format!(" OPTIONS ({})", options.join(", "));
+    }
+    Ok(statement)
+}
+
+/// Records read per file when inferring a JSON schema.
+const INFER_RECORDS_PER_FILE: usize = 10_000;
+
+/// One schema for every file's records (up to [`INFER_RECORDS_PER_FILE`] each), types
+/// widened across all of them.
+fn infer_json(files: &[formats::walk::InputFile]) -> Result<Schema, QueryError> {
+    use datafusion::arrow::error::ArrowError;
+    use std::io::BufRead;
+    let mut values: Vec<Value> = Vec::new();
+    for file in files {
+        let reader = formats::walk::open(&file.path, &formats::walk::ByteCounter::default())
+            .map_err(|e| DataFusionError::External(Box::new(e)))?;
+        let lines = reader
+            .lines()
+            .map_while(Result::ok)
+            .filter(|l| !l.trim().is_empty())
+            .take(INFER_RECORDS_PER_FILE);
+        // A line that is not a JSON object is left out here, as at query time.
+        values.extend(
+            lines
+                .filter_map(|l| serde_json::from_str::<Value>(&l).ok())
+                .filter(Value::is_object),
+        );
+    }
+    Ok(
+        datafusion::arrow::json::reader::infer_json_schema_from_iterator(
+            values.iter().map(Ok::<_, ArrowError>),
+        )
+        .map_err(DataFusionError::from)?,
+    )
+}
+
+/// The SQL spelling of an inferred type, for a `CREATE EXTERNAL TABLE` column list.
+fn sql_type(ty: &DataType) -> String {
+    match ty {
+        DataType::Boolean => "BOOLEAN".into(),
+        DataType::Int64 => "BIGINT".into(),
+        DataType::Float64 => "DOUBLE".into(),
+        DataType::List(item) => format!("{}[]", sql_type(item.data_type())),
+        DataType::Struct(fields) => {
+            let members: Vec<String> = fields
+                .iter()
+                .map(|f| {
+                    format!(
+                        "\"{}\" {}",
+                        f.name().replace('"', "\"\""),
+                        sql_type(f.data_type())
+                    )
+                })
+                .collect();
+            format!("STRUCT<{}>", members.join(", "))
+        }
+        _ => "VARCHAR".into(),
+    }
+}
+
+/// Whether a JSON file's first value is a `{"Records":[...]}` document (CloudTrail's).
+fn holds_records_document(path: &Path) -> Result<bool, QueryError> {
+    use std::io::Read;
+    let reader = formats::walk::open(path, &formats::walk::ByteCounter::default())
+        .map_err(|e| DataFusionError::External(Box::new(e)))?;
+    let mut head = Vec::with_capacity(64);
+    reader
+        .take(64)
+        .read_to_end(&mut head)
+        .map_err(|e| DataFusionError::External(Box::new(e)))?;
+    let text = String::from_utf8_lossy(&head);
+    let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    Ok(compact.starts_with("{\"Records\":["))
+}
+
+/// The `key=value` folder keys every file has, in path order, relative to `location`.
+fn shared_partition_keys(location: &Path, files: &[formats::walk::InputFile]) -> Vec<String> {
+    let keys_of = |path: &Path| -> Vec<String> {
+        path.strip_prefix(location)
+            .unwrap_or(path)
+            .parent()
+            .into_iter()
+            .flat_map(Path::components)
+            .filter_map(|c| {
+                let part = c.as_os_str().to_string_lossy();
+                let (key, _) = part.split_once('=')?;
+                Some(key.to_string())
+            })
+            .collect()
+    };
+    let mut files = files.iter();
+    let Some(first) = files.next() else {
+        return Vec::new();
+    };
+    let keys = keys_of(&first.path);
+    if files.all(|f| keys_of(&f.path) == keys) {
+        keys
+    } else {
+        Vec::new()
+    }
+}
+
 /// The CloudTrail table's columns, in the style of Athena's documented CloudTrail table.
 pub static CLOUDTRAIL_SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
     let text = |name: &str| Field::new(name, DataType::Utf8, true);

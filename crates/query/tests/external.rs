@@ -288,3 +288,61 @@ async fn line_formats_as_tables_with_awslogs_partitions() {
         ]]
     );
 }
+
+#[tokio::test]
+async fn crawling_infers_nested_types_widened_across_files_and_partitions() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("people");
+    let write = |part: &str, text: &str| {
+        let file = data.join(part);
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(file, text).unwrap();
+    };
+    write(
+        "year=2024/month=01/a.json",
+        "{\"id\":1,\"actor\":{\"name\":\"a\",\"tags\":[\"x\"]},\"score\":1}\n{\"id\":2,\"actor\":{\"name\":\"b\"},\"score\":2}\n",
+    );
+    write(
+        "year=2024/month=02/b.json",
+        "{\"id\":3,\"actor\":{\"name\":\"c\",\"age\":30},\"score\":2.5,\"extra\":\"new\"}\n",
+    );
+    let store = Store::open(StoreOptions::new(dir.path().join("data"))).unwrap();
+    let (statement, columns) = query::engine::crawl(&store, &scope(), &data, "people")
+        .await
+        .unwrap();
+    assert!(
+        statement.contains("STORED AS JSON PARTITIONED BY (year, month)"),
+        "{statement}"
+    );
+    let types: Vec<String> = columns.iter().map(|(n, t)| format!("{n}: {t}")).collect();
+    assert!(types.contains(&"score: Float64".to_string()), "{types:?}");
+    assert!(
+        types.iter().any(|t| t.starts_with("actor: Struct(")
+            && t.contains("List(")
+            && t.contains("\"age\": Int64")),
+        "{types:?}"
+    );
+    assert!(
+        types.contains(&"month: Utf8View".to_string())
+            || types.contains(&"month: Utf8".to_string()),
+        "{types:?}"
+    );
+    let rows = sql(
+        &store,
+        "SELECT id, actor.name, score FROM people WHERE month = '02'",
+    )
+    .await
+    .unwrap();
+    let flat: Vec<&str> = rows[0].iter().map(|(_, v)| v.as_str()).collect();
+    assert_eq!(flat, ["3", "c", "2.5"]);
+
+    // A CloudTrail tree is recognised by its `Records` documents.
+    let Some(root) = trail_tree(dir.path()) else {
+        return;
+    };
+    let (statement, columns) = query::engine::crawl(&store, &scope(), &root, "trail")
+        .await
+        .unwrap();
+    assert!(statement.contains("STORED AS CLOUDTRAIL"), "{statement}");
+    assert!(columns.iter().any(|(n, _)| n == "useridentity"));
+}

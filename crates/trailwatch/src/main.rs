@@ -2,6 +2,7 @@
 //!
 //! `serve` runs the server; every other command is a client of a running server.
 
+mod catalog;
 mod client;
 mod iam;
 mod import;
@@ -31,6 +32,8 @@ enum Command {
     Sql(query::SqlArgs),
     /// Import AWS log files (CloudTrail, VPC Flow Logs, S3, ALB, ...) into a log group.
     Import(import::ImportArgs),
+    /// Define SQL tables over files (`catalog crawl`).
+    Catalog(catalog::CatalogArgs),
 }
 
 fn main() -> ExitCode {
@@ -52,6 +55,7 @@ fn main() -> ExitCode {
             Command::Query(args) => query::run(args).await,
             Command::Sql(args) => query::run_sql(args).await,
             Command::Import(args) => import::run(args).await,
+            Command::Catalog(args) => catalog::run(args).await,
         }
     });
     match result {

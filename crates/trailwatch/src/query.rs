@@ -129,7 +129,7 @@ async fn execute(client_args: &ClientArgs, range: &RangeArgs, job: Job) -> anyho
     };
     let (rows, scanned, bytes) = match &range.data_dir {
         Some(dir) => run_local(dir, client_args, range, &job, start, end).await?,
-        None => run_remote(client_args, range, &job, start, end).await?,
+        None => run_remote(client_args, range.limit, &job, start, end).await?,
     };
     // Columns in the order fields first appear, `@ptr` left out: it is for programs
     // that call GetLogRecord, and they can ask the API for it.
@@ -166,10 +166,24 @@ async fn execute(client_args: &ClientArgs, range: &RangeArgs, job: Job) -> anyho
     Ok(())
 }
 
+/// Runs one SQL statement on a server (no time range: for statements over external
+/// tables and definitions); its rows.
+pub async fn remote_sql(
+    client_args: &ClientArgs,
+    text: &str,
+) -> anyhow::Result<Vec<Vec<(String, String)>>> {
+    let job = Job {
+        sql: true,
+        text: text.to_string(),
+        groups: Vec::new(),
+    };
+    Ok(run_remote(client_args, None, &job, 0, 0).await?.0)
+}
+
 /// StartQuery, then GetQueryResults until the query ends.
 async fn run_remote(
     client_args: &ClientArgs,
-    range: &RangeArgs,
+    limit: Option<u32>,
     job: &Job,
     start: i64,
     end: i64,
@@ -184,7 +198,7 @@ async fn run_remote(
     if !job.groups.is_empty() {
         input["logGroupNames"] = json!(job.groups);
     }
-    if let Some(limit) = range.limit {
+    if let Some(limit) = limit {
         input["limit"] = json!(limit);
     }
     let started = client

@@ -66,6 +66,42 @@ async fn the_lake_query_over_an_awslogs_tree_remote_and_local() {
     assert!(!ok);
     assert!(stderr.contains("/no/such/dir"), "{stderr}");
 
+    // `catalog crawl` recognises the tree and defines a second table over it.
+    let out = Command::new(env!("CARGO_BIN_EXE_trailwatch"))
+        .args([
+            "catalog",
+            "crawl",
+            tree.to_str().unwrap(),
+            "--table",
+            "crawled",
+        ])
+        .args(remote)
+        .args(["--output", "json"])
+        .env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+        .env("AWS_SECRET_ACCESS_KEY", "secret")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("STORED AS CLOUDTRAIL"));
+    let columns: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        columns
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["column"] == "errorcode")
+    );
+    let (ok, rows, stderr) = sql(
+        &remote,
+        "SELECT count(*) AS n FROM crawled WHERE errorCode IS NOT NULL",
+    );
+    assert!(ok, "{stderr}");
+    assert!(rows[0]["n"].as_str().unwrap().parse::<u64>().unwrap() > 100);
+
     // The table is in the catalog: the stopped server's data directory still has it.
     server.terminate();
     let local = [
