@@ -14,6 +14,7 @@ use anyhow::{Context, bail};
 use clap::Args;
 use formats::walk::{self, ByteCounter, InputFile};
 use formats::{Format, LineParser, LineReader, cloudtrail};
+use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use model::InputEvent;
 use serde_json::{Value, json};
@@ -29,8 +30,10 @@ const MAX_BATCH_BYTES: usize = 1_048_576;
 /// Bytes AWS counts for each event on top of its message.
 const EVENT_OVERHEAD: usize = 26;
 const MAX_SPAN_MS: i64 = 24 * model::time::HOUR_MS;
-/// Batches parsed ahead of the one being sent: what bounds the importer's memory.
+/// Batches parsed ahead of those being sent, and batches sent at once (the server
+/// shares one fsync among concurrent requests): together they bound the importer's memory.
 const BATCHES_AHEAD: usize = 4;
+const IN_FLIGHT: usize = 4;
 /// How many malformed lines the summary lists by place.
 const LISTED_MALFORMED: usize = 10;
 
@@ -374,7 +377,7 @@ async fn import_all(
             sink.ensure(&args.group, &stream).await?;
             ensured = Some(stream.clone());
         }
-        let (tx, mut rx) = mpsc::channel::<Vec<InputEvent>>(BATCHES_AHEAD);
+        let (tx, rx) = mpsc::channel::<Vec<InputEvent>>(BATCHES_AHEAD);
         let reader = {
             let parser = match (&vpc, args.format.line_parser()) {
                 (Some(vpc), Some(_)) => Some(Box::new(vpc.clone()) as Box<dyn LineParser>),
@@ -383,9 +386,17 @@ async fn import_all(
             let (counter, path, fallback_ms) = (counter.clone(), file.path.clone(), key.modified);
             tokio::task::spawn_blocking(move || read_file(parser, &path, &counter, fallback_ms, tx))
         };
+        let batches = futures::stream::unfold(rx, |mut rx| async move {
+            rx.recv().await.map(|batch| (batch, rx))
+        });
+        let mut puts = std::pin::pin!(
+            batches
+                .map(|batch| sink.put(&args.group, &stream, batch))
+                .buffer_unordered(IN_FLIGHT)
+        );
         let mut rejected = 0;
-        while let Some(batch) = rx.recv().await {
-            rejected += sink.put(&args.group, &stream, batch).await?;
+        while let Some(put) = puts.next().await {
+            rejected += put?;
         }
         let stats = match reader.await? {
             Ok(stats) => stats,
