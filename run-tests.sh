@@ -11,5 +11,6 @@ cargo build --workspace --all-targets
 # every Insights query answers exactly what DuckDB's equivalent SQL does.
 bash bench/run.sh tiny
 bash bench/run.sh query-tiny
+bash bench/run.sh import-tiny
 cargo test --workspace
 bash tests/compat/run.sh
