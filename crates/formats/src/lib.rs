@@ -8,6 +8,7 @@
 pub mod alb;
 pub mod cloudtrail;
 mod error;
+pub mod events;
 pub mod lambda;
 mod plain;
 pub mod route53;

@@ -13,7 +13,7 @@ use crate::client::{Client, ClientArgs, Output, local_scope, print_records};
 use anyhow::{Context, bail};
 use clap::Args;
 use formats::walk::{self, ByteCounter, InputFile};
-use formats::{Format, LineParser, LineReader, cloudtrail};
+use formats::{Format, LineParser, events};
 use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use model::InputEvent;
@@ -24,18 +24,10 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, UNIX_EPOCH};
 use tokio::sync::mpsc;
 
-/// PutLogEvents' batch limits, which ImportLogEvents shares.
-const MAX_BATCH_EVENTS: usize = 10_000;
-const MAX_BATCH_BYTES: usize = 1_048_576;
-/// Bytes AWS counts for each event on top of its message.
-const EVENT_OVERHEAD: usize = 26;
-const MAX_SPAN_MS: i64 = 24 * model::time::HOUR_MS;
 /// Batches parsed ahead of those being sent, and batches sent at once (the server
 /// shares one fsync among concurrent requests): together they bound the importer's memory.
 const BATCHES_AHEAD: usize = 4;
 const IN_FLIGHT: usize = 4;
-/// How many malformed lines the summary lists by place.
-const LISTED_MALFORMED: usize = 10;
 
 /// Options of `trailwatch import`.
 #[derive(Args)]
@@ -265,16 +257,6 @@ fn rejected(info: &Value, count: usize) -> u64 {
     old + new
 }
 
-/// What reading one file gave.
-#[derive(Default)]
-struct FileStats {
-    lines: u64,
-    events: u64,
-    text_bytes: u64,
-    malformed: Vec<String>,
-    malformed_count: u64,
-}
-
 /// Totals of a run, for the summary.
 #[derive(Default)]
 struct Totals {
@@ -384,7 +366,11 @@ async fn import_all(
                 (_, parser) => parser,
             };
             let (counter, path, fallback_ms) = (counter.clone(), file.path.clone(), key.modified);
-            tokio::task::spawn_blocking(move || read_file(parser, &path, &counter, fallback_ms, tx))
+            tokio::task::spawn_blocking(move || {
+                events::read_events(parser, &path, &counter, fallback_ms, |batch| {
+                    tx.blocking_send(batch).is_ok()
+                })
+            })
         };
         let batches = futures::stream::unfold(rx, |mut rx| async move {
             rx.recv().await.map(|batch| (batch, rx))
@@ -414,11 +400,11 @@ async fn import_all(
         totals.events += stats.events.saturating_sub(rejected);
         totals.rejected += rejected;
         totals.text_bytes += stats.text_bytes;
-        totals.malformed += stats.malformed_count;
-        let room = LISTED_MALFORMED.saturating_sub(totals.malformed_places.len());
+        totals.malformed += stats.malformed;
+        let room = events::LISTED_MALFORMED.saturating_sub(totals.malformed_places.len());
         totals
             .malformed_places
-            .extend(stats.malformed.into_iter().take(room));
+            .extend(stats.malformed_places.into_iter().take(room));
     }
     Ok(totals)
 }
@@ -442,130 +428,6 @@ fn hash_file(path: &Path) -> anyhow::Result<String> {
     std::io::copy(&mut file, &mut hasher)
         .with_context(|| format!("cannot read {}", path.display()))?;
     Ok(hex::encode(hasher.finalize()))
-}
-
-/// Collects events into PutLogEvents-sized batches and hands them on sorted, cut so no
-/// batch spans more than 24 hours.
-struct Batcher {
-    events: Vec<InputEvent>,
-    bytes: usize,
-    tx: mpsc::Sender<Vec<InputEvent>>,
-}
-
-impl Batcher {
-    /// Adds an event; false when the receiver is gone (the import stopped).
-    fn push(&mut self, event: InputEvent) -> bool {
-        let size = event.message.len() + EVENT_OVERHEAD;
-        let full = self.events.len() == MAX_BATCH_EVENTS || self.bytes + size > MAX_BATCH_BYTES;
-        if full && !self.flush() {
-            return false;
-        }
-        self.bytes += size;
-        self.events.push(event);
-        true
-    }
-
-    fn flush(&mut self) -> bool {
-        let mut events = std::mem::take(&mut self.events);
-        self.bytes = 0;
-        events.sort_by_key(|e| e.timestamp);
-        while !events.is_empty() {
-            let first = events[0].timestamp;
-            let cut = events.partition_point(|e| e.timestamp - first <= MAX_SPAN_MS);
-            let rest = events.split_off(cut);
-            if self.tx.blocking_send(events).is_err() {
-                return false;
-            }
-            events = rest;
-        }
-        true
-    }
-}
-
-fn malformed(stats: &mut FileStats, place: String) {
-    stats.malformed_count += 1;
-    if stats.malformed.len() < LISTED_MALFORMED {
-        stats.malformed.push(place);
-    }
-}
-
-/// Reads one file into batches on `tx`; runs on a blocking thread.
-/// `parser` is `None` for CloudTrail, whose files hold JSON documents rather than lines.
-fn read_file(
-    parser: Option<Box<dyn LineParser>>,
-    path: &Path,
-    counter: &ByteCounter,
-    fallback_ms: i64,
-    tx: mpsc::Sender<Vec<InputEvent>>,
-) -> Result<FileStats, formats::Error> {
-    let reader = walk::open(path, counter)?;
-    let mut batcher = Batcher {
-        events: Vec::new(),
-        bytes: 0,
-        tx,
-    };
-    let mut stats = FileStats::default();
-    // Lines that carry no time of their own (Lambda's START/END/REPORT, plain text)
-    // take the time of the line before, or the file's modification time.
-    let mut last_ms = fallback_ms;
-    let mut emit = |stats: &mut FileStats, timestamp: i64, message: String| -> bool {
-        stats.events += 1;
-        stats.text_bytes += message.len() as u64 + 1;
-        batcher.push(InputEvent { timestamp, message })
-    };
-    let too_large = |len: usize| len + EVENT_OVERHEAD > MAX_BATCH_BYTES;
-    let place = |line: u64, reason: &str| format!("{}:{line}: {reason}", path.display());
-    match parser {
-        None => {
-            let mut records = cloudtrail::Records::new(reader, path.to_path_buf());
-            while let Some(item) = records.next_record() {
-                stats.lines += 1;
-                match item {
-                    Ok(record) => match cloudtrail::event_time_ms(&record.value) {
-                        _ if too_large(record.json.len()) => {
-                            malformed(&mut stats, place(record.line, "record larger than 1 MiB"))
-                        }
-                        Some(ms) => {
-                            if !emit(&mut stats, ms, record.json) {
-                                return Ok(stats);
-                            }
-                        }
-                        None => malformed(&mut stats, place(record.line, "no eventTime")),
-                    },
-                    Err(formats::Error::Malformed { line, reason, .. }) => {
-                        malformed(&mut stats, place(line, &reason))
-                    }
-                    Err(e) => return Err(e),
-                }
-            }
-        }
-        Some(parser) => {
-            let mut lines = LineReader::new(reader, parser, path);
-            while let Some(item) = lines.next_line() {
-                stats.lines += 1;
-                match item {
-                    Ok(line) => {
-                        let Some(record) = line.record else { continue };
-                        if too_large(line.text.len()) {
-                            malformed(&mut stats, place(line.number, "line larger than 1 MiB"));
-                            continue;
-                        }
-                        let ms = record.timestamp_ms.unwrap_or(last_ms);
-                        last_ms = ms;
-                        if !emit(&mut stats, ms, line.text.to_string()) {
-                            return Ok(stats);
-                        }
-                    }
-                    Err(formats::Error::Malformed { line, reason, .. }) => {
-                        malformed(&mut stats, place(line, &reason))
-                    }
-                    Err(e) => return Err(e),
-                }
-            }
-        }
-    }
-    batcher.flush();
-    Ok(stats)
 }
 
 /// A progress bar in bytes read, on a terminal; plain lines every 10 s otherwise.
@@ -669,41 +531,6 @@ fn summarize(output: Output, totals: &Totals, elapsed: Duration) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn batches_are_sorted_and_cut_at_24_hours_and_1_mib() {
-        let (tx, mut rx) = mpsc::channel(100);
-        let mut batcher = Batcher {
-            events: Vec::new(),
-            bytes: 0,
-            tx,
-        };
-        let day = MAX_SPAN_MS;
-        for (t, len) in [
-            (3 * day, 10),
-            (0, 10),
-            (day, 10),
-            (day + 1, 10),
-            (5, 600_000),
-            (6, 600_000),
-        ] {
-            assert!(batcher.push(InputEvent {
-                timestamp: t,
-                message: "x".repeat(len),
-            }));
-        }
-        assert!(batcher.flush());
-        drop(batcher);
-        let mut batches = Vec::new();
-        while let Ok(b) = rx.try_recv() {
-            batches.push(b.iter().map(|e| e.timestamp).collect::<Vec<_>>());
-        }
-        // The first 600 kB event fills a batch that the second cannot join.
-        assert_eq!(
-            batches,
-            [vec![0, 5, day], vec![day + 1], vec![3 * day], vec![6]]
-        );
-    }
 
     #[test]
     fn rejected_counts_each_kind() {
