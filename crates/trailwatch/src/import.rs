@@ -275,6 +275,7 @@ struct Totals {
 /// Runs `trailwatch import`.
 pub async fn run(args: ImportArgs) -> anyhow::Result<()> {
     let vpc = match &args.vpc_format {
+        Some(_) if args.format != Format::VpcFlow => bail!("--vpc-format goes with vpc-flow only"),
         Some(format) => Some(
             formats::vpc::VpcParser::from_format(format)
                 .map_err(|e| anyhow::anyhow!("--vpc-format: {e}"))?,
@@ -361,9 +362,9 @@ async fn import_all(
         }
         let (tx, rx) = mpsc::channel::<Vec<InputEvent>>(BATCHES_AHEAD);
         let reader = {
-            let parser = match (&vpc, args.format.line_parser()) {
-                (Some(vpc), Some(_)) => Some(Box::new(vpc.clone()) as Box<dyn LineParser>),
-                (_, parser) => parser,
+            let parser = match &vpc {
+                Some(vpc) => Some(Box::new(vpc.clone()) as Box<dyn LineParser>),
+                None => args.format.line_parser(),
             };
             let (counter, path, fallback_ms) = (counter.clone(), file.path.clone(), key.modified);
             tokio::task::spawn_blocking(move || {
