@@ -12,5 +12,6 @@ cargo build --workspace --all-targets
 bash bench/run.sh tiny
 bash bench/run.sh query-tiny
 bash bench/run.sh agent-tiny
+bash bench/run.sh import-tiny
 cargo test --workspace
 bash tests/compat/run.sh

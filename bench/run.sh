@@ -14,6 +14,9 @@
 #                           # harness (a few seconds)
 #   bench/run.sh agent-full # the agent shipping a 1 GB file, release build, by hand
 #   bench/run.sh agent 300MB --output json              # the agent, any size and option
+#   bench/run.sh import-tiny  # `trailwatch import` per format beside `zcat | wc -l`, 2 MB
+#                             # a format, debug build: checks the harness
+#   bench/run.sh import 200MB # the same, any size per format (release), any option
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,6 +34,10 @@ case "$mode" in
   agent)
     command=agent
     size="${1:-200MB}"
+  import-tiny) command=import; size=2MB; profile=debug ;;
+  import)
+    command=import
+    size="${1:-100MB}"
     [ $# -gt 0 ] && shift
     ;;
   query)

@@ -4,6 +4,8 @@
 //! - `bench ingest`: durable PutLogEvents over HTTP from concurrent clients, beside a
 //!   trivial fsync'd writer of the same bytes, `zstd -3` of the same text, and the
 //!   server's peak RSS.
+//! - `bench import`: `trailwatch import` of gzipped AWS log files per format, beside
+//!   `zcat FILE | wc -l` of the same files.
 //! - `bench query`: typical Logs Insights queries over generated logs spanning two
 //!   weeks, each beside DuckDB running the same SQL over the same events in Parquet.
 //! - `bench agent`: `trailwatch agent` shipping one large file, beside `cat FILE >
@@ -13,6 +15,7 @@ mod agent;
 mod baseline;
 mod client;
 mod datagen;
+mod import;
 mod ingest;
 mod lake;
 mod queries;
@@ -35,6 +38,8 @@ struct Cli {
 enum Command {
     /// Durable ingest over HTTP PutLogEvents, beside an fsync'd append and `zstd -3`.
     Ingest(ingest::IngestArgs),
+    /// `trailwatch import` of gzipped AWS log files per format, beside `zcat | wc -l`.
+    Import(import::ImportArgs),
     /// Logs Insights queries over two weeks of logs, beside DuckDB on the same Parquet data.
     Query(query::QueryArgs),
     /// `trailwatch agent` shipping one large file, beside `cat` and the server's ingest.
@@ -74,6 +79,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Ingest(args) => ingest::run(args),
+        Command::Import(args) => import::run(args),
         Command::Query(args) => query::run(args),
         Command::Agent(args) => agent::run(args),
         Command::Sample(args) => sample(args),

@@ -4,10 +4,11 @@
 //! authenticates it ([`authn`]), and routes by protocol — AWS JSON 1.1 with
 //! `X-Amz-Target: Logs_20140328.<Op>` to [`logs`], with
 //! `X-Amz-Target: com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.<Op>` to
-//! [`cloudtrail`], the IAM query protocol (`Action=CreateUser&...`) to [`iam`]. Then the
-//! call is recorded as a CloudTrail record (`recorder`, durable before the answer).
-//! Every library error becomes an AWS error shape in [`error`], and every response
-//! carries `x-amzn-RequestId`.
+//! [`cloudtrail`], Trailwatch's own `Trailwatch_20261127.<Op>` (imports) to either, the
+//! IAM query protocol (`Action=CreateUser&...`) to [`iam`]. Then the call is recorded as
+//! a CloudTrail record (`recorder`, durable before the answer). Every library error
+//! becomes an AWS error shape in [`error`], and every response carries
+//! `x-amzn-RequestId`.
 
 pub mod authn;
 pub mod cloudtrail;
@@ -93,6 +94,7 @@ enum Service<'a> {
     Iam,
     Logs(&'a str),
     CloudTrail(&'a str),
+    Extension(&'a str),
     Unknown,
 }
 
@@ -111,6 +113,7 @@ impl Service<'_> {
             .unwrap_or(target);
         match target.split_once('.') {
             Some(("Logs_20140328", op)) => Service::Logs(op),
+            Some((logs::EXTENSION_SERVICE, op)) => Service::Extension(op),
             Some((cloudtrail::TARGET_SERVICE, op)) => Service::CloudTrail(op),
             _ => Service::Unknown,
         }
@@ -166,6 +169,12 @@ async fn handle(State(state): State<AppState>, request: Request) -> Response {
         }
         Service::Logs(op) => render(logs::handle(&state, &caller, op, &body).await),
         Service::CloudTrail(op) => render(cloudtrail::handle(&state, &caller, op, &body).await),
+        Service::Extension(op) => render(
+            match cloudtrail::handle_extension(&state, &caller, op, &body).await {
+                Some(result) => result,
+                None => logs::handle_extension(&state, &caller, op, &body).await,
+            },
+        ),
         Service::Unknown => {
             let e = ApiError::client("UnknownOperationException", "");
             (protocol::json_error(&e), None, Some(e))

@@ -105,6 +105,18 @@ pub fn describe(
             json().map(|v| sanitize_request(op, v)),
         ),
         Service::CloudTrail(op) => (Some("cloudtrail.amazonaws.com"), op.to_string(), json()),
+        Service::Extension(op) => {
+            let source = if *op == "ImportAuditEvents" {
+                "cloudtrail.amazonaws.com"
+            } else {
+                "logs.amazonaws.com"
+            };
+            (
+                Some(source),
+                op.to_string(),
+                json().map(|v| sanitize_request(op, v)),
+            )
+        }
         Service::Unknown => (None, String::new(), None),
     }
 }

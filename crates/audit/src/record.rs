@@ -238,13 +238,19 @@ pub fn is_data_event(source: &str, op: &str) -> bool {
         )
 }
 
-/// Removes what a record must never hold from a request: the log events of
-/// PutLogEvents (the payload is the data, not the call).
+/// Removes what a record must never hold from a request: the events that PutLogEvents
+/// and the imports carry (the payload is the data, not the call).
 pub fn sanitize_request(op: &str, mut request: Value) -> Value {
-    if let Value::Object(members) = &mut request
-        && op == "PutLogEvents"
-    {
-        members.remove("logEvents");
+    if let Value::Object(members) = &mut request {
+        match op {
+            "PutLogEvents" | "ImportLogEvents" => {
+                members.remove("logEvents");
+            }
+            "ImportAuditEvents" => {
+                members.remove("Records");
+            }
+            _ => {}
+        }
     }
     request
 }

@@ -11,7 +11,7 @@ use datafusion::error::DataFusionError;
 use datafusion::prelude::SessionContext;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use store::{GroupRow, Store};
+use store::{ExternalTable, GroupRow, Store};
 
 /// Why a query did not run.
 #[derive(Debug, thiserror::Error)]
@@ -22,7 +22,7 @@ pub enum QueryError {
     /// It failed while running (the query's status becomes `Failed`).
     #[error("query failed: {0}")]
     Execution(#[from] DataFusionError),
-    /// A SQL query names a table that is no log group of the caller.
+    /// A SQL query names a table that is no log group (nor external table) of the caller.
     #[error("Log group '{0}' does not exist")]
     UnknownGroup(String),
     /// A SOURCE command selects more groups than a query may read.
@@ -147,14 +147,19 @@ fn insights_context() -> SessionContext {
     ctx
 }
 
-/// Checks SQL (`queryLanguage = "SQL"`) and finds the log groups it reads: each group of
+/// The tables a SQL query reads: log groups, and external tables over files.
+#[derive(Debug, Clone, Default)]
+pub struct SqlTables {
+    /// Log groups named as tables.
+    pub groups: Vec<GroupRow>,
+    /// External tables (`CREATE EXTERNAL TABLE`) named.
+    pub external: Vec<ExternalTable>,
+}
+
+/// Checks SQL (`queryLanguage = "SQL"`) and finds the tables it reads: each group of
 /// `scope` is a table named by its name (quote names with `/`: `SELECT * FROM
-/// "/aws/lambda/f"`).
-pub fn check_sql(
-    store: &Store,
-    scope: &model::Scope,
-    text: &str,
-) -> Result<Vec<GroupRow>, QueryError> {
+/// "/aws/lambda/f"`), and so is each external table of `scope`.
+pub fn check_sql(store: &Store, scope: &model::Scope, text: &str) -> Result<SqlTables, QueryError> {
     let whole = insights::Span {
         start: 0,
         end: text.len(),
@@ -174,26 +179,88 @@ pub fn check_sql(
     let references = state
         .resolve_table_references(&statement)
         .map_err(|e| ParseError::new(text, whole, e.to_string()))?;
-    let mut groups: Vec<GroupRow> = Vec::new();
+    let catalog_error =
+        |e: store::StoreError| QueryError::Execution(DataFusionError::External(Box::new(e)));
+    let mut tables = SqlTables::default();
     for reference in references {
         let name = reference.table().to_string();
         match store.catalog().group(scope, &name) {
-            Ok(g) if !groups.iter().any(|known| known.id == g.id) => groups.push(g),
+            Ok(g) if !tables.groups.iter().any(|known| known.id == g.id) => tables.groups.push(g),
             Ok(_) => {}
-            Err(store::StoreError::GroupNotFound) => return Err(QueryError::UnknownGroup(name)),
-            Err(e) => return Err(DataFusionError::External(Box::new(e)).into()),
+            Err(store::StoreError::GroupNotFound) => {
+                match store
+                    .catalog()
+                    .external_table(scope, &name)
+                    .map_err(catalog_error)?
+                {
+                    Some(t) if !tables.external.iter().any(|known| known.name == t.name) => {
+                        tables.external.push(t)
+                    }
+                    Some(_) => {}
+                    None => return Err(QueryError::UnknownGroup(name)),
+                }
+            }
+            Err(e) => return Err(catalog_error(e)),
         }
     }
-    Ok(groups)
+    Ok(tables)
 }
 
-/// Runs SQL over `groups` (from [`check_sql`]), each a table with the columns
+/// Defines the external table of a `CREATE EXTERNAL TABLE` statement in `scope` (replacing
+/// one of that name), after checking it can be read; `None` when `text` is no such
+/// statement.
+pub async fn create_external_table(
+    store: &Store,
+    scope: &model::Scope,
+    text: &str,
+) -> Result<Option<ExternalTable>, QueryError> {
+    let Some(table) = crate::external::parse_create(text, model::time::now_ms())? else {
+        return Ok(None);
+    };
+    crate::external::register(&SessionContext::new(), &table).await?;
+    store
+        .catalog()
+        .put_external_table(scope, &table)
+        .map_err(|e| QueryError::Execution(DataFusionError::External(Box::new(e))))?;
+    Ok(Some(table))
+}
+
+/// Crawls `location` into an external table named `table` of `scope` (see
+/// [`crate::external::crawl_statement`]); returns the statement and the table's columns
+/// with their types.
+pub async fn crawl(
+    store: &Store,
+    scope: &model::Scope,
+    location: &std::path::Path,
+    table: &str,
+) -> Result<(String, Vec<(String, String)>), QueryError> {
+    let statement = crate::external::crawl_statement(location, table)?;
+    let defined = create_external_table(store, scope, &statement)
+        .await?
+        .ok_or_else(|| DataFusionError::Internal(format!("not a definition: {statement}")))?;
+    Ok((statement, external_columns(&defined).await?))
+}
+
+/// The columns of an external table with their types, as DataFusion prints them.
+pub async fn external_columns(table: &ExternalTable) -> Result<Vec<(String, String)>, QueryError> {
+    let ctx = SessionContext::new();
+    crate::external::register(&ctx, table).await?;
+    let frame = ctx.table(table.name.as_str()).await?;
+    Ok(frame
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| (f.name().clone(), f.data_type().to_string()))
+        .collect())
+}
+
+/// Runs SQL over `tables` (from [`check_sql`]): each group a table with the columns
 /// `@timestamp`, `@ingestionTime`, `@logStream`, `@log` and `@message`, read between
-/// `start_ms` and `end_ms`. The JSON functions of `datafusion-functions-json`
+/// `start_ms` and `end_ms`; each external table over its files, whatever their times. The JSON functions of `datafusion-functions-json`
 /// (`json_get_str("@message", 'level')`, ...) read fields. Only queries are allowed.
 pub async fn run_sql(
     store: &Store,
-    groups: &[GroupRow],
+    tables: &SqlTables,
     text: &str,
     start_ms: i64,
     end_ms: i64,
@@ -203,7 +270,10 @@ pub async fn run_sql(
     let mut ctx = SessionContext::new();
     datafusion_functions_json::register_all(&mut ctx)?;
     let mut counters = Vec::new();
-    for group in groups {
+    for table in &tables.external {
+        crate::external::register(&ctx, table).await?;
+    }
+    for group in &tables.groups {
         let (table, c) = table::log_table(store, std::slice::from_ref(group), start_ms, end_ms)?;
         ctx.register_table(
             datafusion::common::TableReference::bare(group.name.as_str()),
@@ -241,6 +311,13 @@ pub async fn run_sql(
     let mut rows = Vec::new();
     for batch in frame.collect().await? {
         render(&batch, &fields, true, &mut rows);
+    }
+    if !tables.external.is_empty() {
+        for row in &mut rows {
+            for (field, _) in row.iter_mut() {
+                *field = crate::external::display_name(field, text);
+            }
+        }
     }
     let records_scanned = counters
         .iter()

@@ -4,9 +4,11 @@
 //! "CWLI"`) into a typed tree, with AWS's rules checked and errors located by line and
 //! column for `MalformedQueryException`. The planner that runs those trees on DataFusion,
 //! and the SQL dialect, will live in this crate too. [`lake`] runs CloudTrail Lake SQL over
-//! event data stores.
+//! event data stores; [`external`] adds SQL tables over files (`CREATE EXTERNAL TABLE`),
+//! CloudTrail trees included.
 
 pub mod engine;
+pub mod external;
 pub mod insights;
 pub mod lake;
 pub mod table;

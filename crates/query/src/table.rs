@@ -5,7 +5,7 @@
 //! Segment row groups outside the range (or of streams a `@logStream` filter excludes)
 //! are skipped by their statistics; only the columns the query uses are decoded;
 //! deleted streams and out-of-range rows are dropped before DataFusion sees them; and
-//! partitions a TopK threshold has overtaken are not read at all (see [`LogScanExec`]).
+//! partitions a TopK threshold has overtaken are not read at all.
 
 use datafusion::arrow::array::{
     Array, ArrayRef, BooleanArray, Int64Array, RecordBatch, RecordBatchOptions, StringArray,
@@ -289,7 +289,7 @@ impl TableProvider for LogTable {
         let parts = match &wanted {
             None => self.parts.clone(),
             Some(names) => {
-                let narrowed: Vec<Arc<GroupScan>> = self
+                let narrowed: HashMap<i64, Arc<GroupScan>> = self
                     .groups
                     .iter()
                     .map(|g| {
@@ -299,17 +299,18 @@ impl TableProvider for LogTable {
                             .filter(|(name, _)| names.contains(*name))
                             .map(|(_, id)| *id)
                             .collect();
-                        Arc::new(GroupScan {
+                        let scan = GroupScan {
                             live,
                             narrowed: true,
                             ..GroupScan::clone(g)
-                        })
+                        };
+                        (g.group_id, Arc::new(scan))
                     })
                     .collect();
                 self.parts
                     .iter()
                     .filter_map(|p| {
-                        let scan = narrowed.iter().find(|g| g.group_id == p.scan.group_id)?;
+                        let scan = narrowed.get(&p.scan.group_id)?;
                         (!scan.live.is_empty()).then(|| Part {
                             scan: scan.clone(),
                             ..p.clone()

@@ -188,3 +188,70 @@ async fn pattern_clusters_lines_that_differ_only_in_values() {
     .await;
     assert_eq!(values(&rows, "@ratio"), ["1"]);
 }
+
+/// Flow-log lines of versions 3 to 5 with every field in AWS's documented order: their
+/// fields are discovered by the Insights names of `formats::vpc::FIELDS`; a custom order of
+/// the same length is not mistaken for the documented one.
+#[tokio::test]
+async fn vpc_flow_log_v3_to_v5_fields() {
+    let v2 =
+        "2 123456789012 eni-a 10.0.0.1 10.0.0.2 1000 22 6 5 500 1600000000 1600000060 ACCEPT OK";
+    let v3 = "3 123456789012 eni-b 10.0.0.3 10.0.0.4 1001 443 6 7 700 1600000001 1600000061 REJECT OK vpc-3 subnet-3 i-3 19 IPv4 10.0.0.3 10.0.0.4";
+    let v4 = "4 123456789012 eni-c 10.0.0.5 10.0.0.6 1002 80 17 9 900 1600000002 1600000062 ACCEPT OK vpc-4 subnet-4 i-4 3 IPv6 - - us-east-1 use1-az4 wavelength wl-1";
+    let v5 = "5 123456789012 eni-d 10.0.0.7 52.95.128.179 1003 443 6 11 1100 1600000003 1600000063 ACCEPT OK vpc-5 subnet-5 i-5 2 IPv4 10.0.0.7 52.95.128.179 us-west-2 usw2-az1 - - - S3 egress 8";
+    // AWS's own custom-format example: 29 fields, version 5, in another order.
+    let custom = "5 10.0.0.71 52.95.128.179 34210 80 6 1616729292 1616729349 IPv4 7 471 123456789012 vpc-abcdefab012345678 subnet-aaaaaaaa012345678 i-0c50d5961bcb2d47b eni-1235b8ca123456789 ap-southeast-2 apse2-az3 - - ACCEPT 3 10.0.0.71 52.95.128.179 - S3 8 egress OK";
+    let events = [v2, v3, v4, v5, custom]
+        .iter()
+        .enumerate()
+        .map(|(i, line)| InputEvent {
+            timestamp: 1_600_000_000_000 + i as i64,
+            message: line.to_string(),
+        })
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let (store, group) = group_of(dir.path(), events).await;
+    let rows = query(
+        &store,
+        &group,
+        "fields version, interfaceId, vpcId, tcpFlags, type, azId, sublocationType, pktDstAwsService, flowDirection, trafficPath | sort @timestamp",
+    )
+    .await;
+    let golden = [
+        "2|eni-a||||||||",
+        "3|eni-b|vpc-3|19|IPv4|||||",
+        "4|eni-c|vpc-4|3|IPv6|use1-az4|wavelength|||",
+        "5|eni-d|vpc-5|2|IPv4|usw2-az1|-|S3|egress|8",
+        "|||||||||",
+    ];
+    let fields = [
+        "version",
+        "interfaceId",
+        "vpcId",
+        "tcpFlags",
+        "type",
+        "azId",
+        "sublocationType",
+        "pktDstAwsService",
+        "flowDirection",
+        "trafficPath",
+    ];
+    let got: Vec<String> = (0..rows.len())
+        .map(|i| {
+            fields
+                .iter()
+                .map(|f| values(&rows[i..=i], f).remove(0))
+                .collect::<Vec<_>>()
+                .join("|")
+        })
+        .collect();
+    assert_eq!(got, golden);
+    let rows = query(
+        &store,
+        &group,
+        "filter ispresent(vpcId) | stats sum(bytes) as b, count(*) as n by flowDirection | sort n",
+    )
+    .await;
+    assert_eq!(values(&rows, "b"), ["1100", "1600"]);
+    assert_eq!(values(&rows, "flowDirection"), ["egress", ""]);
+}

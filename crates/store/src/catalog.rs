@@ -62,6 +62,28 @@ CREATE TABLE IF NOT EXISTS query_definitions (
     log_group_names TEXT NOT NULL,
     last_modified INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS imported_files (
+    group_id INTEGER NOT NULL REFERENCES log_groups(id) ON DELETE CASCADE,
+    sha256 TEXT NOT NULL,
+    path TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    modified INTEGER NOT NULL,
+    stream TEXT NOT NULL,
+    events INTEGER NOT NULL,
+    imported_at INTEGER NOT NULL,
+    PRIMARY KEY (group_id, sha256)
+);
+CREATE INDEX IF NOT EXISTS imported_files_by_path ON imported_files (group_id, path);
+CREATE TABLE IF NOT EXISTS external_tables (
+    account TEXT NOT NULL,
+    region TEXT NOT NULL,
+    name TEXT NOT NULL,
+    format TEXT NOT NULL,
+    location TEXT NOT NULL,
+    statement TEXT NOT NULL,
+    creation_time INTEGER NOT NULL,
+    PRIMARY KEY (account, region, name)
+);
 CREATE TABLE IF NOT EXISTS iam_users (
     account TEXT NOT NULL,
     name TEXT NOT NULL,
@@ -216,6 +238,41 @@ pub struct QueryDefinition {
     pub log_group_names: Vec<String>,
     /// Epoch milliseconds.
     pub last_modified: i64,
+}
+
+/// A file `trailwatch import` has wholly imported into a group: the manifest row that
+/// makes a re-run skip it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportedFile {
+    /// Hex SHA-256 of the file's bytes as on disk (compressed, for `.gz`).
+    pub sha256: String,
+    /// The path it was imported from.
+    pub path: String,
+    /// Its size in bytes.
+    pub size: i64,
+    /// Its modification time, epoch milliseconds.
+    pub modified: i64,
+    /// The stream its events went to.
+    pub stream: String,
+    /// How many events it gave.
+    pub events: i64,
+    /// When the import finished, epoch milliseconds.
+    pub imported_at: i64,
+}
+
+/// A SQL table over files (`CREATE EXTERNAL TABLE`), kept so every later query sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExternalTable {
+    /// The table's name, as SQL names it (lower case unless quoted).
+    pub name: String,
+    /// `STORED AS`, upper case: `PARQUET`, `JSON`, `CSV`, `CLOUDTRAIL`, ...
+    pub format: String,
+    /// The directory (or file) it reads.
+    pub location: String,
+    /// The `CREATE EXTERNAL TABLE` statement as given.
+    pub statement: String,
+    /// Epoch milliseconds.
+    pub creation_time: i64,
 }
 
 /// Fields of a new log group.
@@ -694,6 +751,102 @@ impl Catalog {
         Ok(deleted > 0)
     }
 
+    /// The manifest row of a file already imported into a group: the same content
+    /// (`sha256`), or the same path, size and modification time.
+    pub fn imported_file(
+        &self,
+        group_id: i64,
+        sha256: Option<&str>,
+        path: &str,
+        size: i64,
+        modified: i64,
+    ) -> Result<Option<ImportedFile>> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT sha256, path, size, modified, stream, events, imported_at FROM imported_files
+                 WHERE group_id = ?1 AND (sha256 = ?2 OR (path = ?3 AND size = ?4 AND modified = ?5))
+                 LIMIT 1",
+                params![group_id, sha256, path, size, modified],
+                |r| {
+                    Ok(ImportedFile {
+                        sha256: r.get(0)?,
+                        path: r.get(1)?,
+                        size: r.get(2)?,
+                        modified: r.get(3)?,
+                        stream: r.get(4)?,
+                        events: r.get(5)?,
+                        imported_at: r.get(6)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    /// Records a file as wholly imported into a group.
+    pub fn record_imported_file(&self, group_id: i64, file: &ImportedFile) -> Result<()> {
+        self.conn().execute(
+            "INSERT INTO imported_files (group_id, sha256, path, size, modified, stream, events, imported_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+             ON CONFLICT(group_id, sha256) DO UPDATE SET path = excluded.path, size = excluded.size,
+                 modified = excluded.modified, stream = excluded.stream, events = excluded.events,
+                 imported_at = excluded.imported_at",
+            params![
+                group_id,
+                file.sha256,
+                file.path,
+                file.size,
+                file.modified,
+                file.stream,
+                file.events,
+                file.imported_at
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Creates or replaces an external table of a scope.
+    pub fn put_external_table(&self, scope: &Scope, table: &ExternalTable) -> Result<()> {
+        self.conn().execute(
+            "INSERT INTO external_tables (account, region, name, format, location, statement, creation_time)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+             ON CONFLICT(account, region, name) DO UPDATE SET format = excluded.format,
+                 location = excluded.location, statement = excluded.statement,
+                 creation_time = excluded.creation_time",
+            params![
+                scope.account,
+                scope.region,
+                table.name,
+                table.format,
+                table.location,
+                table.statement,
+                table.creation_time
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// The external table `name` of a scope, if there is one.
+    pub fn external_table(&self, scope: &Scope, name: &str) -> Result<Option<ExternalTable>> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT name, format, location, statement, creation_time FROM external_tables
+                 WHERE account = ?1 AND region = ?2 AND name = ?3",
+                params![scope.account, scope.region, name],
+                |r| {
+                    Ok(ExternalTable {
+                        name: r.get(0)?,
+                        format: r.get(1)?,
+                        location: r.get(2)?,
+                        statement: r.get(3)?,
+                        creation_time: r.get(4)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
     /// Wipes every table (the `--dev` reset).
     pub fn wipe(&self) -> Result<Vec<SegmentRow>> {
         let mut conn = self.conn();
@@ -704,7 +857,7 @@ impl Catalog {
                 .collect::<rusqlite::Result<Vec<_>>>()?
         };
         tx.execute_batch(
-            "DELETE FROM segments; DELETE FROM tags; DELETE FROM log_streams; DELETE FROM log_groups; DELETE FROM query_definitions;",
+            "DELETE FROM segments; DELETE FROM tags; DELETE FROM imported_files; DELETE FROM external_tables; DELETE FROM log_streams; DELETE FROM log_groups; DELETE FROM query_definitions;",
         )?;
         tx.commit()?;
         Ok(segments)

@@ -19,7 +19,8 @@ pub mod segment;
 pub mod wal;
 
 pub use catalog::{
-    Catalog, GroupRow, NewGroup, QueryDefinition, SegmentRow, StreamRow, StreamStats,
+    Catalog, ExternalTable, GroupRow, ImportedFile, NewGroup, QueryDefinition, SegmentRow,
+    StreamRow, StreamStats,
 };
 pub use error::{Result, StoreError};
 pub use read::{Cursor, Direction, Page, ReadRequest};

@@ -284,3 +284,62 @@ async fn segments_no_flush_committed_are_removed_on_open() {
     let g = store.catalog().group(&scope(), "g").unwrap();
     assert_eq!(read_all(&store, g.id, Direction::Forward, 10).await, ["a"]);
 }
+
+#[tokio::test]
+async fn import_manifest_matches_content_or_path_and_goes_with_its_group() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let id = setup(&store, "imported", &["s"]);
+    let file = store::ImportedFile {
+        sha256: "ab".repeat(32),
+        path: "/logs/a.log.gz".into(),
+        size: 10,
+        modified: 1_000,
+        stream: "s".into(),
+        events: 3,
+        imported_at: 2_000,
+    };
+    let catalog = store.catalog();
+    assert_eq!(
+        catalog
+            .imported_file(id, None, &file.path, 10, 1_000)
+            .unwrap(),
+        None
+    );
+    catalog.record_imported_file(id, &file).unwrap();
+    // Same path, size and time; or the same content under another name.
+    assert_eq!(
+        catalog
+            .imported_file(id, None, &file.path, 10, 1_000)
+            .unwrap(),
+        Some(file.clone())
+    );
+    let copy = catalog
+        .imported_file(id, Some(&file.sha256), "/elsewhere", 10, 5)
+        .unwrap();
+    assert_eq!(copy, Some(file.clone()));
+    // A changed file is not the one imported.
+    assert_eq!(
+        catalog
+            .imported_file(id, Some("00"), &file.path, 11, 1_000)
+            .unwrap(),
+        None
+    );
+    drop(store);
+    let store = open(dir.path());
+    assert!(
+        store
+            .catalog()
+            .imported_file(id, Some(&file.sha256), "", 0, 0)
+            .unwrap()
+            .is_some()
+    );
+    store.delete_group(&scope(), "imported").await.unwrap();
+    assert_eq!(
+        store
+            .catalog()
+            .imported_file(id, Some(&file.sha256), "", 0, 0)
+            .unwrap(),
+        None
+    );
+}

@@ -101,6 +101,29 @@ impl Client {
     }
 }
 
+/// The account and region a `--data-dir` command acts in: `account` if given, else the
+/// one the server created on its first start (`--dev` servers keep data in
+/// 123456789012); the region from `--region`, else us-east-1.
+pub fn local_scope(
+    store: &store::Store,
+    account: Option<&str>,
+    args: &ClientArgs,
+) -> anyhow::Result<model::Scope> {
+    let account = match account {
+        Some(a) => a.to_string(),
+        None => store
+            .catalog()
+            .meta("account_id")?
+            .unwrap_or_else(|| model::DEV_ACCOUNT.to_string()),
+    };
+    let region = args
+        .connect
+        .region
+        .clone()
+        .unwrap_or_else(|| model::DEFAULT_REGION.to_string());
+    Ok(model::Scope::new(account, region))
+}
+
 /// The text of the first `<tag>` element, unescaped.
 pub fn xml_field(xml: &str, tag: &str) -> Option<String> {
     let open = format!("<{tag}>");

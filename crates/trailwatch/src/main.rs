@@ -3,9 +3,11 @@
 //! `serve` runs the server; every other command is a client of a running server.
 
 mod agent;
+mod catalog;
 mod client;
 mod exec;
 mod iam;
+mod import;
 mod query;
 mod serve;
 mod tail;
@@ -40,6 +42,10 @@ enum Command {
     Tail(tail::TailArgs),
     /// Check a trail's log files against its signed digests (`aws cloudtrail validate-logs`).
     ValidateLogs(validate_logs::ValidateLogsArgs),
+    /// Import AWS log files (CloudTrail, VPC Flow Logs, S3, ALB, ...) into a log group.
+    Import(import::ImportArgs),
+    /// Define SQL tables over files (`catalog crawl`).
+    Catalog(catalog::CatalogArgs),
 }
 
 fn main() -> ExitCode {
@@ -66,6 +72,8 @@ fn main() -> ExitCode {
             Command::ValidateLogs(args) => {
                 validate_logs::run(args).await.map(|()| ExitCode::SUCCESS)
             }
+            Command::Import(args) => import::run(args).await.map(|()| ExitCode::SUCCESS),
+            Command::Catalog(args) => catalog::run(args).await.map(|()| ExitCode::SUCCESS),
         }
     });
     match result {

@@ -27,8 +27,10 @@ pub struct SqlArgs {
     #[command(flatten)]
     range: RangeArgs,
     /// A SELECT over log groups as tables, e.g.
-    /// `SELECT "@logStream", count(*) FROM "app" GROUP BY 1`; with `--lake`, over
-    /// CloudTrail event data stores (by id or name) in the Lake's columns.
+    /// `SELECT "@logStream", count(*) FROM "app" GROUP BY 1`; or `CREATE EXTERNAL TABLE
+    /// name STORED AS CLOUDTRAIL|PARQUET|JSON|CSV LOCATION 'dir'`, kept in the catalog;
+    /// with `--lake`, over CloudTrail event data stores (by id or name) in the Lake's
+    /// columns.
     query: String,
     /// Query CloudTrail Lake event data stores instead of log groups.
     #[arg(long)]
@@ -135,7 +137,7 @@ async fn execute(client_args: &ClientArgs, range: &RangeArgs, job: Job) -> anyho
     };
     let (rows, scanned, bytes) = match &range.data_dir {
         Some(dir) => run_local(dir, client_args, range, &job, start, end).await?,
-        None => run_remote(client_args, range, &job, start, end).await?,
+        None => run_remote(client_args, range.limit, &job, start, end).await?,
     };
     // Columns in the order fields first appear, `@ptr` left out: it is for programs
     // that call GetLogRecord, and they can ask the API for it.
@@ -282,10 +284,24 @@ async fn lake_remote(
     Ok((columns, rows))
 }
 
+/// Runs one SQL statement on a server (no time range: for statements over external
+/// tables and definitions); its rows.
+pub async fn remote_sql(
+    client_args: &ClientArgs,
+    text: &str,
+) -> anyhow::Result<Vec<Vec<(String, String)>>> {
+    let job = Job {
+        sql: true,
+        text: text.to_string(),
+        groups: Vec::new(),
+    };
+    Ok(run_remote(client_args, None, &job, 0, 0).await?.0)
+}
+
 /// StartQuery, then GetQueryResults until the query ends.
 async fn run_remote(
     client_args: &ClientArgs,
-    range: &RangeArgs,
+    limit: Option<u32>,
     job: &Job,
     start: i64,
     end: i64,
@@ -300,7 +316,7 @@ async fn run_remote(
     if !job.groups.is_empty() {
         input["logGroupNames"] = json!(job.groups);
     }
-    if let Some(limit) = range.limit {
+    if let Some(limit) = limit {
         input["limit"] = json!(limit);
     }
     let started = client
@@ -371,24 +387,21 @@ async fn run_local(
             dir.display()
         )
     })?;
-    let account = match &range.account {
-        Some(a) => a.clone(),
-        None => store
-            .catalog()
-            .meta("account_id")?
-            .unwrap_or_else(|| model::DEV_ACCOUNT.to_string()),
-    };
-    let region = client_args
-        .connect
-        .region
-        .clone()
-        .unwrap_or_else(|| model::DEFAULT_REGION.to_string());
-    let scope = model::Scope::new(account, region);
+    let scope = crate::client::local_scope(&store, range.account.as_deref(), client_args)?;
     let limit = range.limit.unwrap_or(10_000) as usize;
     let (start_ms, end_ms) = (start * 1000, end * 1000 + 999);
     let output = if job.sql {
-        let groups = query::engine::check_sql(&store, &scope, &job.text)?;
-        query::engine::run_sql(&store, &groups, &job.text, start_ms, end_ms, limit).await?
+        if let Some(table) = query::engine::create_external_table(&store, &scope, &job.text).await?
+        {
+            let row = vec![
+                ("table".to_string(), table.name),
+                ("format".to_string(), table.format),
+                ("location".to_string(), table.location),
+            ];
+            return Ok((vec![row], 0.0, 0.0));
+        }
+        let tables = query::engine::check_sql(&store, &scope, &job.text)?;
+        query::engine::run_sql(&store, &tables, &job.text, start_ms, end_ms, limit).await?
     } else {
         let parsed = query::engine::check(&job.text)?;
         let groups = match (&parsed.source, job.groups.is_empty()) {

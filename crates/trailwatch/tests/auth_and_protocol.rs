@@ -2,8 +2,7 @@
 
 mod common;
 
-use common::{Server, client_with, error_of};
-use std::process::Command;
+use common::{Server, client_with, error_of, iam};
 use std::time::{Duration, SystemTime};
 
 #[derive(Debug)]
@@ -100,28 +99,6 @@ async fn signatures_are_verified() {
     let body: serde_json::Value = serde_json::from_str(&unsigned.text().await.unwrap()).unwrap();
     assert_eq!(body["__type"], "MissingAuthenticationTokenException");
     assert_eq!(body["message"], "Request is missing Authentication Token");
-}
-
-fn iam(server: &Server, args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_trailwatch"))
-        .arg("iam")
-        .args(args)
-        .args(["--endpoint", &server.endpoint, "--output", "json"])
-        .env(
-            "AWS_SHARED_CREDENTIALS_FILE",
-            server.dir.join("credentials"),
-        )
-        .env_remove("AWS_ACCESS_KEY_ID")
-        .env_remove("AWS_SECRET_ACCESS_KEY")
-        .env_remove("AWS_PROFILE")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "iam {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
 }
 
 #[tokio::test]

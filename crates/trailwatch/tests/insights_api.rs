@@ -4,8 +4,7 @@ mod common;
 
 use aws_sdk_cloudwatchlogs::Client;
 use aws_sdk_cloudwatchlogs::types::{InputLogEvent, QueryStatus, ResultField};
-use common::{Server, error_of, now_ms};
-use std::time::Duration;
+use common::{Server, error_of, now_ms, results};
 
 async fn seed(c: &Client) -> i64 {
     c.create_log_group()
@@ -41,18 +40,6 @@ async fn seed(c: &Client) -> i64 {
         .await
         .unwrap();
     t
-}
-
-async fn results(c: &Client, id: &str) -> (QueryStatus, Vec<Vec<ResultField>>) {
-    for _ in 0..200 {
-        let out = c.get_query_results().query_id(id).send().await.unwrap();
-        let status = out.status().cloned().unwrap();
-        if !matches!(status, QueryStatus::Scheduled | QueryStatus::Running) {
-            return (status, out.results().to_vec());
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("query {id} did not finish");
 }
 
 fn value<'a>(row: &'a [ResultField], field: &str) -> Option<&'a str> {

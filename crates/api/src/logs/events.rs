@@ -47,6 +47,22 @@ fn sequence_token(seq: u64) -> String {
 }
 
 pub(crate) async fn put(ctx: &Ctx<'_>, input: PutInput) -> Result<Value, ApiError> {
+    append(ctx, input, Some(MAX_AGE_MS)).await
+}
+
+/// `Trailwatch_20261127.ImportLogEvents`: PutLogEvents without the 14-day age limit, so
+/// imported files keep their own timestamps. Everything else (batch limits, order, span,
+/// retention, `logs:PutLogEvents` authorization, durable before the answer) is the same.
+pub(crate) async fn import(ctx: &Ctx<'_>, input: PutInput) -> Result<Value, ApiError> {
+    append(ctx, input, None).await
+}
+
+/// Validates and appends a batch; events older than `max_age_ms` are rejected as too old.
+async fn append(
+    ctx: &Ctx<'_>,
+    input: PutInput,
+    max_age_ms: Option<i64>,
+) -> Result<Value, ApiError> {
     let group_name = group_name(&input.log_group_name, "logGroupName")?;
     let stream_name = stream_name(&input.log_stream_name, "logStreamName")?;
     let raw = input
@@ -122,7 +138,8 @@ pub(crate) async fn put(ctx: &Ctx<'_>, input: PutInput) -> Result<Value, ApiErro
     // Sorted input makes each kind of rejection a contiguous run: too old and expired at
     // the front, too new at the back.
     let now = time::now_ms();
-    let too_old_end = events.partition_point(|e| e.timestamp < now - MAX_AGE_MS);
+    let too_old_end =
+        max_age_ms.map_or(0, |age| events.partition_point(|e| e.timestamp < now - age));
     let expired_end = retention_cutoff(&group, now)
         .map_or(0, |cutoff| events.partition_point(|e| e.timestamp < cutoff));
     let too_new_start = events.partition_point(|e| e.timestamp <= now + MAX_FUTURE_MS);

@@ -5,6 +5,7 @@
 
 mod events;
 mod groups;
+mod import;
 pub mod live_tail;
 pub mod queries;
 mod streams;
@@ -39,6 +40,20 @@ impl Ctx<'_> {
     pub fn group_arn(&self, name: &str) -> String {
         self.scope().log_group_arn(name)
     }
+}
+
+/// The target prefix of Trailwatch's own Logs operations (`import`'s), beside AWS's.
+pub const EXTENSION_SERVICE: &str = "Trailwatch_20261127";
+
+/// Runs one of Trailwatch's own Logs operations (`Trailwatch_20261127.<Op>`, the
+/// imports').
+pub async fn handle_extension(
+    state: &AppState,
+    caller: &Caller,
+    op: &str,
+    body: &[u8],
+) -> Result<Value, ApiError> {
+    import::handle(&Ctx { state, caller }, op, body).await
 }
 
 /// Runs one Logs operation.

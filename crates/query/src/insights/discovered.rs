@@ -1,5 +1,6 @@
 //! Fields Insights discovers in well-known log formats without a `parse`: Lambda's
-//! `START`/`END`/`REPORT` lines and VPC Flow Logs records (default version-2 format).
+//! `START`/`END`/`REPORT` lines and VPC Flow Logs records (the default version-2 format,
+//! and versions 3 to 5 with every field in AWS's documented order).
 //! JSON messages (CloudTrail, Route 53 and application logs) are read by path in
 //! `plan.rs`. Like those, each field here is computed only where a query names it.
 
@@ -24,26 +25,10 @@ const LAMBDA: [(&str, &str); 9] = [
     ("@xraySegmentId", r"SegmentId: ([^\s]+)"),
 ];
 
-/// The default (version 2) flow-log record, field by field, with Insights' names.
-const VPC_FIELDS: [&str; 14] = [
-    "version",
-    "accountId",
-    "interfaceId",
-    "srcAddr",
-    "dstAddr",
-    "srcPort",
-    "dstPort",
-    "protocol",
-    "packets",
-    "bytes",
-    "startTime",
-    "endTime",
-    "action",
-    "logStatus",
-];
-
-/// A version-2 flow-log line: fourteen space-separated fields, the first `2`.
-const VPC_RECORD: &str = r"^2( \S+){13}$";
+/// Flow-log layouts recognised without a format string: a line whose first field (the
+/// version) is N and that has every field up to version N, in the documented order of
+/// [`formats::vpc::FIELDS`] — the default format is version 2's.
+const VPC_LAYOUTS: [u8; 4] = [2, 3, 4, 5];
 
 /// The expression for a Lambda field, if `name` is one.
 pub fn lambda_field(name: &str) -> Option<DfExpr> {
@@ -51,18 +36,40 @@ pub fn lambda_field(name: &str) -> Option<DfExpr> {
     Some(first_capture(pattern))
 }
 
-/// The expression for a flow-log field, if `name` is one; `None` on other lines.
+/// The expression for a flow-log field, if `name` is one; `None` on lines in no layout
+/// that has the field.
 pub fn vpc_field(name: &str) -> Option<DfExpr> {
-    let position = VPC_FIELDS.iter().position(|field| *field == name)?;
-    let part = f::split_part(ident(MESSAGE), lit(" "), lit(position as i64 + 1));
-    Some(DfExpr::Case(Case::new(
-        None,
-        vec![(
-            Box::new(f::regexp_like(ident(MESSAGE), lit(VPC_RECORD), None)),
-            Box::new(part),
-        )],
-        None,
-    )))
+    let fields = &formats::vpc::FIELDS;
+    let position = fields.iter().position(|field| field.name == name)?;
+    let part = || f::split_part(ident(MESSAGE), lit(" "), lit(position as i64 + 1));
+    let branches = VPC_LAYOUTS
+        .iter()
+        .filter(|&&version| version >= fields[position].version)
+        .map(|&version| {
+            let layout = layout_pattern(version);
+            (
+                Box::new(f::regexp_like(ident(MESSAGE), lit(layout), None)),
+                Box::new(part()),
+            )
+        })
+        .collect();
+    Some(DfExpr::Case(Case::new(None, branches, None)))
+}
+
+/// A line in the layout of every field up to `version`: the version itself first, and
+/// `action` and `logStatus` pinned to their values, so a custom layout of the same length
+/// is not mistaken for it.
+fn layout_pattern(version: u8) -> String {
+    let fields = formats::vpc::FIELDS.iter().filter(|f| f.version <= version);
+    let parts: Vec<String> = fields
+        .map(|f| match f.name {
+            "version" => version.to_string(),
+            "action" => "(ACCEPT|REJECT|-)".to_string(),
+            "logStatus" => "(OK|NODATA|SKIPDATA)".to_string(),
+            _ => r"\S+".to_string(),
+        })
+        .collect();
+    format!("^{}$", parts.join(" "))
 }
 
 fn first_capture(pattern: &str) -> DfExpr {

@@ -3,6 +3,7 @@
 
 use aws_sdk_cloudwatchlogs::Client;
 use aws_sdk_cloudwatchlogs::config::{Credentials, Region};
+use aws_sdk_cloudwatchlogs::types::{QueryStatus, ResultField};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -190,4 +191,40 @@ pub fn now_ms() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .expect("clock")
         .as_millis() as i64
+}
+
+/// Runs `trailwatch iam ARGS --output json` with the server's admin credentials.
+pub fn iam(server: &Server, args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_trailwatch"))
+        .arg("iam")
+        .args(args)
+        .args(["--endpoint", &server.endpoint, "--output", "json"])
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            server.dir.join("credentials"),
+        )
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env_remove("AWS_PROFILE")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "iam {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Polls GetQueryResults until query `id` is no longer scheduled or running.
+pub async fn results(c: &Client, id: &str) -> (QueryStatus, Vec<Vec<ResultField>>) {
+    for _ in 0..200 {
+        let out = c.get_query_results().query_id(id).send().await.unwrap();
+        let status = out.status().cloned().unwrap();
+        if !matches!(status, QueryStatus::Scheduled | QueryStatus::Running) {
+            return (status, out.results().to_vec());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("query {id} did not finish");
 }
