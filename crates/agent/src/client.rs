@@ -87,11 +87,6 @@ impl SignedClient {
         })
     }
 
-    /// The region requests are signed for.
-    pub fn region(&self) -> &str {
-        &self.region
-    }
-
     /// Signs and sends `POST /` with `body` for `service`. `host_prefix` is an
     /// operation's endpoint prefix (StartLiveTail's `stream-`), applied only to AWS's own
     /// host names, since a custom endpoint's `stream-<host>` rarely resolves.

@@ -230,7 +230,7 @@ fn read_lines(
         let start = open.read_pos;
         open.read_pos += n as u64;
         let mut from = 0;
-        for i in memchr_all(&buf[..n]) {
+        for i in memchr::memchr_iter(b'\n', &buf[..n]) {
             let end = start + i as u64 + 1;
             if open.skipping {
                 open.skipping = false;
@@ -253,14 +253,6 @@ fn read_lines(
         }
     }
     Ok(lines)
-}
-
-fn memchr_all(bytes: &[u8]) -> impl Iterator<Item = usize> + '_ {
-    bytes
-        .iter()
-        .enumerate()
-        .filter(|(_, b)| **b == b'\n')
-        .map(|(i, _)| i)
 }
 
 fn open_at(path: &Path, offset: u64) -> std::io::Result<Open> {

@@ -699,3 +699,39 @@ async fn a_stopped_agent_with_the_server_away_resends_on_its_next_start() {
     signal(&agent, "TERM");
     assert!(wait_exit(&mut agent).success());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_cloudwatch_agent_json_config_works() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::dev(&tmp);
+    let log = tmp.path().join("json.log");
+    append(&log, "one\ntwo\n");
+    let config = tmp.path().join("amazon-cloudwatch-agent.json");
+    let document = serde_json::json!({
+        "agent": {"run_as_user": "root"},
+        "logs": {
+            "force_flush_interval": 1,
+            "logs_collected": {"files": {"collect_list": [{
+                "file_path": log.display().to_string(),
+                "log_group_name": "cwagent",
+                "log_stream_name": "{hostname}-json",
+                "timezone": "UTC"
+            }]}}
+        }
+    });
+    std::fs::write(&config, document.to_string()).unwrap();
+    let mut agent = start_agent(
+        &server,
+        &config,
+        &tmp.path().join("state"),
+        &tmp.path().join("agent.log"),
+    );
+    let hostname = Command::new("hostname").output().unwrap();
+    let stream = format!("{}-json", String::from_utf8_lossy(&hostname.stdout).trim());
+    wait_for(&server.client(), "cwagent", &stream, |m| {
+        m == ["one", "two"]
+    })
+    .await;
+    signal(&agent, "TERM");
+    assert!(wait_exit(&mut agent).success());
+}
