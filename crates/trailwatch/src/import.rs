@@ -40,8 +40,12 @@ pub struct ImportArgs {
     #[arg(required = true)]
     paths: Vec<PathBuf>,
     /// Log group to import into (created if missing).
-    #[arg(short = 'g', long)]
-    group: String,
+    #[arg(short = 'g', long, required_unless_present = "event_data_store")]
+    group: Option<String>,
+    /// With cloudtrail: import into this CloudTrail Lake event data store (id, ARN or
+    /// name) instead of a log group; idempotent on each record's eventID.
+    #[arg(long, conflicts_with_all = ["group", "stream"])]
+    event_data_store: Option<String>,
     /// Log stream to import into (created if missing); default: each file's name.
     #[arg(short = 's', long)]
     stream: Option<String>,
@@ -274,6 +278,12 @@ struct Totals {
 
 /// Runs `trailwatch import`.
 pub async fn run(args: ImportArgs) -> anyhow::Result<()> {
+    if let Some(eds) = &args.event_data_store {
+        if args.format != Format::CloudTrail {
+            bail!("--event-data-store takes cloudtrail files only");
+        }
+        return import_to_event_data_store(&args, eds).await;
+    }
     let vpc = match &args.vpc_format {
         Some(_) if args.format != Format::VpcFlow => bail!("--vpc-format goes with vpc-flow only"),
         Some(format) => Some(
@@ -318,6 +328,143 @@ pub async fn run(args: ImportArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Records sent in one ImportAuditEvents request: well under the 8 MiB request limit for
+/// CloudTrail's records (at most a few KiB each).
+const RECORDS_PER_REQUEST: usize = 500;
+
+/// What an import into an event data store did.
+#[derive(Default, serde::Serialize)]
+struct StoreTotals {
+    files: u64,
+    records: u64,
+    added: u64,
+    duplicates: u64,
+    invalid: u64,
+    malformed: Vec<String>,
+}
+
+/// `import cloudtrail PATH... --event-data-store ID`: records into a Lake store, through
+/// `Trailwatch_20261127.ImportAuditEvents` or straight into a data directory.
+async fn import_to_event_data_store(args: &ImportArgs, eds: &str) -> anyhow::Result<()> {
+    let files = formats::cloudtrail::files(&args.paths)?;
+    if files.is_empty() {
+        bail!("no cloudtrail files under the paths given");
+    }
+    let local = match &args.data_dir {
+        Some(dir) => {
+            let store = store::Store::open(store::StoreOptions::new(dir)).with_context(|| {
+                format!(
+                    "cannot open {} (stop the server, or import with --endpoint)",
+                    dir.display()
+                )
+            })?;
+            let scope = local_scope(&store, args.account.as_deref(), &args.client)?;
+            let audit = audit::Audit::open(store.clone(), audit::AuditOptions::new(dir))?;
+            let target = audit::lake::find(audit.catalog(), &scope.account, eds)?
+                .with_context(|| format!("event data store {eds} does not exist"))?;
+            Some((store, audit, target))
+        }
+        None => None,
+    };
+    let client = match local {
+        None => Some(Client::new(&args.client.connect)?),
+        Some(_) => None,
+    };
+    let started = Instant::now();
+    let counter = ByteCounter::default();
+    let progress = Progress::start(&files, &counter);
+    let mut totals = StoreTotals::default();
+    let send = async |batch: Vec<Value>, totals: &mut StoreTotals| -> anyhow::Result<()> {
+        totals.records += batch.len() as u64;
+        let (added, duplicates, invalid) = match (&local, &client) {
+            (Some((_, audit, target)), _) => {
+                let c =
+                    audit::lake::import(audit.history(), audit.catalog(), target, &batch).await?;
+                (c.added, c.duplicates, c.invalid)
+            }
+            (None, Some(client)) => {
+                let out = client
+                    .json(
+                        "cloudtrail",
+                        "Trailwatch_20261127.ImportAuditEvents",
+                        &serde_json::json!({ "EventDataStore": eds, "Records": batch }),
+                    )
+                    .await?;
+                let n = |k: &str| out[k].as_u64().unwrap_or(0);
+                (n("Added"), n("Duplicates"), n("Invalid"))
+            }
+            (None, None) => bail!("no server and no data directory"),
+        };
+        totals.added += added;
+        totals.duplicates += duplicates;
+        totals.invalid += invalid;
+        Ok(())
+    };
+    let mut batch = Vec::with_capacity(RECORDS_PER_REQUEST);
+    let mut outcome = Ok(());
+    'files: for file in &files {
+        totals.files += 1;
+        let records = match formats::cloudtrail::open(&file.path, &counter) {
+            Ok(r) => r,
+            Err(e) => {
+                totals.malformed.push(e.to_string());
+                continue;
+            }
+        };
+        for item in records {
+            match item {
+                Ok(record) => batch.push(record),
+                Err(e) => totals.malformed.push(e.to_string()),
+            }
+            if batch.len() >= RECORDS_PER_REQUEST {
+                if let Err(e) = send(std::mem::take(&mut batch), &mut totals).await {
+                    outcome = Err(e);
+                    break 'files;
+                }
+            }
+        }
+    }
+    if outcome.is_ok() && !batch.is_empty() {
+        outcome = send(batch, &mut totals).await;
+    }
+    progress.finish();
+    if let Some((store, _, _)) = &local {
+        store.shutdown().await?;
+    }
+    outcome?;
+    let seconds = started.elapsed().as_secs_f64().max(1e-9);
+    if args.client.output == Output::Json {
+        println!("{}", serde_json::to_string_pretty(&totals)?);
+    } else {
+        let rows = vec![vec![
+            totals.files.to_string(),
+            totals.records.to_string(),
+            totals.added.to_string(),
+            totals.duplicates.to_string(),
+            totals.invalid.to_string(),
+            totals.malformed.len().to_string(),
+            format!("{:.1}", counter.get() as f64 / 1e6 / seconds),
+        ]];
+        crate::client::print_records(
+            args.client.output,
+            &[
+                "files",
+                "records",
+                "added",
+                "duplicates",
+                "invalid",
+                "malformed",
+                "MB/s",
+            ],
+            &rows,
+        );
+        for m in totals.malformed.iter().take(5) {
+            eprintln!("malformed: {m}");
+        }
+    }
+    Ok(())
+}
+
 async fn import_all(
     args: &ImportArgs,
     vpc: Option<formats::vpc::VpcParser>,
@@ -325,6 +472,10 @@ async fn import_all(
     files: &[InputFile],
     counter: &ByteCounter,
 ) -> anyhow::Result<Totals> {
+    let group = args
+        .group
+        .as_deref()
+        .context("name the log group to import into with --group")?;
     let mut totals = Totals::default();
     let mut ensured: Option<String> = None;
     for file in files {
@@ -344,20 +495,20 @@ async fn import_all(
                 .map_or(0, |d| d.as_millis() as i64),
         };
         totals.disk_bytes += file.size;
-        if !args.force && sink.imported(&args.group, &key, None).await? {
+        if !args.force && sink.imported(group, &key, None).await? {
             totals.skipped += 1;
             counter.add(file.size);
             continue;
         }
         let path = file.path.clone();
         let sha256 = tokio::task::spawn_blocking(move || hash_file(&path)).await??;
-        if !args.force && sink.imported(&args.group, &key, Some(&sha256)).await? {
+        if !args.force && sink.imported(group, &key, Some(&sha256)).await? {
             totals.skipped += 1;
             counter.add(file.size);
             continue;
         }
         if ensured.as_deref() != Some(stream.as_str()) {
-            sink.ensure(&args.group, &stream).await?;
+            sink.ensure(group, &stream).await?;
             ensured = Some(stream.clone());
         }
         let (tx, rx) = mpsc::channel::<Vec<InputEvent>>(BATCHES_AHEAD);
@@ -378,7 +529,7 @@ async fn import_all(
         });
         let mut puts = std::pin::pin!(
             batches
-                .map(|batch| sink.put(&args.group, &stream, batch))
+                .map(|batch| sink.put(group, &stream, batch))
                 .buffer_unordered(IN_FLIGHT)
         );
         let mut rejected = 0;
@@ -394,7 +545,7 @@ async fn import_all(
                 continue;
             }
         };
-        sink.record(&args.group, &stream, &key, &sha256, stats.events)
+        sink.record(group, &stream, &key, &sha256, stats.events)
             .await?;
         totals.files += 1;
         totals.lines += stats.lines;

@@ -831,3 +831,82 @@ async fn event_data_stores_answer_lake_sql() {
     );
     assert_eq!(code, "EventDataStoreNotFoundException");
 }
+
+/// The real CloudTrail files shipped with the reference data, when present.
+fn shared_cloudtrail() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/cloudtrail/AWSLogs");
+    if dir.is_dir() {
+        Some(dir)
+    } else {
+        println!("skipping: no {} (the shared reference data)", dir.display());
+        None
+    }
+}
+
+fn import_cli(server: &Server, tree: &Path, eds: &str) -> Value {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_trailwatch"))
+        .args(["import", "cloudtrail"])
+        .arg(tree)
+        .args(["--event-data-store", eds, "--endpoint", &server.endpoint])
+        .args(["--region", "us-east-1", "--output", "json"])
+        .env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+        .env("AWS_SECRET_ACCESS_KEY", "secret")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[tokio::test]
+async fn exported_cloudtrail_files_import_into_a_store_once() {
+    let Some(tree) = shared_cloudtrail() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::dev(&tmp);
+    let ct = server.cloudtrail();
+    let created = ct
+        .create_event_data_store()
+        .name("imported")
+        .send()
+        .await
+        .unwrap();
+    let arn = created.event_data_store_arn().unwrap().to_string();
+    let first = import_cli(&server, &tree, "imported");
+    let added = first["added"].as_u64().unwrap();
+    assert!(added > 1000, "{first}");
+    assert_eq!(first["malformed"].as_array().map(Vec::len), Some(0));
+    // Idempotent on eventID: a second run adds nothing.
+    let again = import_cli(&server, &tree, &arn);
+    assert_eq!(again["added"], 0, "{again}");
+    assert_eq!(
+        again["duplicates"].as_u64(),
+        Some(first["records"].as_u64().unwrap() - first["invalid"].as_u64().unwrap())
+    );
+
+    let id = arn.rsplit('/').next().unwrap();
+    // Every imported record is there once (the store also holds this account's own calls
+    // since its creation, recipientAccountId 123456789012).
+    let imported = lake_rows(
+        &ct,
+        &format!("SELECT COUNT(*) AS n, COUNT(DISTINCT eventID) AS ids FROM {id} WHERE recipientAccountId = '123837392027'"),
+    )
+    .await;
+    assert_eq!(imported[0][0].1, added.to_string());
+    assert_eq!(imported[0][1].1, added.to_string());
+    let errors = lake_rows(
+        &ct,
+        "SELECT eventName, eventSource, userIdentity.userName, errorCode FROM imported WHERE errorCode IS NOT NULL LIMIT 100;",
+    )
+    .await;
+    assert!(!errors.is_empty());
+    assert!(
+        errors
+            .iter()
+            .all(|r| r.iter().any(|(k, v)| k == "errorCode" && !v.is_empty()))
+    );
+}
