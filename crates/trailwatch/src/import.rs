@@ -416,11 +416,11 @@ async fn import_to_event_data_store(args: &ImportArgs, eds: &str) -> anyhow::Res
                 Ok(record) => batch.push(record),
                 Err(e) => totals.malformed.push(e.to_string()),
             }
-            if batch.len() >= RECORDS_PER_REQUEST {
-                if let Err(e) = send(std::mem::take(&mut batch), &mut totals).await {
-                    outcome = Err(e);
-                    break 'files;
-                }
+            if batch.len() >= RECORDS_PER_REQUEST
+                && let Err(e) = send(std::mem::take(&mut batch), &mut totals).await
+            {
+                outcome = Err(e);
+                break 'files;
             }
         }
     }
