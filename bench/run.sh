@@ -34,6 +34,8 @@ case "$mode" in
   agent)
     command=agent
     size="${1:-200MB}"
+    [ $# -gt 0 ] && shift
+    ;;
   import-tiny) command=import; size=2MB; profile=debug ;;
   import)
     command=import
