@@ -531,9 +531,11 @@ impl ExecutionPlan for LogScanExec {
             Source::Memtable(batch) => {
                 let converted = if may_match(pruning.as_ref(), &schema, part.min_ts, part.max_ts) {
                     let converted = part.scan.convert(&batch, &schema);
-                    if let Ok(b) = &converted
-                        && let Some(m) = b
-                            .column_by_name(MESSAGE)
+                    // Bytes scanned count the messages read whether or not the query
+                    // projects them, as for segments (whose figure comes from metadata).
+                    if converted.is_ok()
+                        && let Some(m) = batch
+                            .column_by_name("message")
                             .and_then(|m| m.as_any().downcast_ref::<StringArray>())
                     {
                         part.scan
