@@ -185,15 +185,10 @@ async fn run_lake(args: &SqlArgs) -> anyhow::Result<()> {
                     dir.display()
                 )
             })?;
-            let account = match &args.range.account {
-                Some(a) => a.clone(),
-                None => store
-                    .catalog()
-                    .meta("account_id")?
-                    .unwrap_or_else(|| model::DEV_ACCOUNT.to_string()),
-            };
+            let scope =
+                crate::client::local_scope(&store, args.range.account.as_deref(), &args.client)?;
             let audit = audit::Audit::open(store.clone(), audit::AuditOptions::new(dir))?;
-            let tables = audit::lake::tables_for(&audit, &account, &args.query)?;
+            let tables = audit::lake::tables_for(&audit, &scope.account, &args.query)?;
             let result = query::lake::run_lake_sql(&args.query, tables).await?;
             (result.columns, result.rows)
         }
