@@ -53,6 +53,9 @@ pub enum StoreError {
     /// Building an Arrow batch failed.
     #[error("segment error: {0}")]
     Arrow(#[from] arrow_schema::ArrowError),
+    /// A location URL that names no store Trailwatch can reach.
+    #[error("invalid location: {0}")]
+    InvalidLocation(String),
     /// The object store (local directory or S3-compatible bucket) failed.
     #[error("object store error: {0}")]
     ObjectStore(#[from] object_store::Error),

@@ -14,6 +14,7 @@ pub mod catalog;
 pub mod error;
 pub mod iam;
 pub mod memtable;
+pub mod objects;
 pub mod read;
 pub mod segment;
 pub mod wal;
@@ -57,6 +58,9 @@ pub struct StoreOptions {
     pub retention_interval: Duration,
     /// zstd level of segment pages.
     pub zstd_level: i32,
+    /// How to reach the S3-compatible store that `s3://` locations (archive, trail
+    /// buckets, external tables) name.
+    pub s3: objects::S3Settings,
 }
 
 impl StoreOptions {
@@ -70,6 +74,7 @@ impl StoreOptions {
             flush_interval: Duration::from_secs(300),
             retention_interval: Duration::from_secs(60),
             zstd_level: 6,
+            s3: objects::S3Settings::default(),
         }
     }
 }
@@ -183,6 +188,11 @@ impl Store {
     /// The data directory, where other parts of Trailwatch keep their own files.
     pub fn data_dir(&self) -> &std::path::Path {
         &self.inner.opts.data_dir
+    }
+
+    /// How to reach the configured S3-compatible store.
+    pub fn s3_settings(&self) -> &objects::S3Settings {
+        &self.inner.opts.s3
     }
 
     fn mem(&self) -> std::sync::RwLockReadGuard<'_, MemState> {
