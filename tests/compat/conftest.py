@@ -39,6 +39,7 @@ class Server:
     stdout_lines: list = field(default_factory=list)
     stderr_path: Path = None
     extra: list = field(default_factory=list)
+    env: dict = None
 
     def start(self):
         self.stderr_path = self.data_dir.parent / (self.data_dir.name + ".stderr.log")
@@ -61,6 +62,7 @@ class Server:
             stderr=stderr,
             text=True,
             bufsize=1,
+            env=None if self.env is None else {**os.environ, **self.env},
         )
         stderr.close()
         ready = threading.Event()
@@ -124,9 +126,11 @@ def read_credentials(path):
     )
 
 
-def _start(binary, tmp_path_factory, dev, extra=()):
+def _start(binary, tmp_path_factory, dev, extra=(), env=None):
     base = tmp_path_factory.mktemp("dev-server" if dev else "server")
-    server = Server(binary=binary, data_dir=base / "data", dev=dev, extra=list(extra)).start()
+    server = Server(
+        binary=binary, data_dir=base / "data", dev=dev, extra=list(extra), env=env
+    ).start()
     return server
 
 
@@ -279,3 +283,110 @@ def unique(request):
         return f"compat/{test}/{token}/{kind}"
 
     return name
+
+
+# ---------------------------------------------------------------------------
+# A real S3-compatible store: moto's server, on loopback
+
+MOTO_LISTENING = re.compile(r"Running on (http://127\.0\.0\.1:(\d+))")
+
+
+@dataclass
+class S3Server:
+    """A running `moto_server` and how to reach it: any SigV4 credentials are accepted,
+    buckets are addressed path style."""
+
+    proc: subprocess.Popen
+    endpoint: str
+    log_lines: list
+    access_key_id: str = "testing"
+    secret_access_key: str = "testing"
+    region: str = REGION
+
+    def client(self):
+        """A boto3 S3 client for this store."""
+        session = boto3.session.Session(
+            aws_access_key_id=self.access_key_id,
+            aws_secret_access_key=self.secret_access_key,
+            region_name=self.region,
+        )
+        config = client_config().merge(Config(s3={"addressing_style": "path"}))
+        return session.client("s3", endpoint_url=self.endpoint, config=config)
+
+    def serve_args(self):
+        """`trailwatch serve` flags that make `s3://` locations name this store."""
+        return ["--s3-endpoint", self.endpoint, "--s3-region", self.region, "--s3-path-style"]
+
+    def serve_env(self):
+        """The store's credentials the way `trailwatch serve` takes them from the
+        environment (kept off the command line, as in production)."""
+        return {
+            "TRAILWATCH_S3_ACCESS_KEY_ID": self.access_key_id,
+            "TRAILWATCH_S3_SECRET_ACCESS_KEY": self.secret_access_key,
+        }
+
+    def aws_env(self):
+        """Standard AWS variables for a client command reading this store itself
+        (`trailwatch validate-logs --s3-endpoint ...`, data-directory commands)."""
+        return {
+            "AWS_ACCESS_KEY_ID": self.access_key_id,
+            "AWS_SECRET_ACCESS_KEY": self.secret_access_key,
+            "AWS_REGION": self.region,
+        }
+
+    def create_bucket(self, name):
+        self.client().create_bucket(Bucket=name)
+        return name
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    """moto's S3-compatible server on a free loopback port for the whole session."""
+    moto = venv_tool("moto_server")
+    proc = subprocess.Popen(
+        [str(moto), "-H", "127.0.0.1", "-p", "0"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        bufsize=1,
+    )
+    lines = []
+    found = []
+    ready = threading.Event()
+
+    def drain():
+        # Werkzeug logs every request; keep reading so the pipe never fills up.
+        for line in proc.stdout:
+            lines.append(line.rstrip("\n"))
+            m = MOTO_LISTENING.search(line)
+            if m and not found:
+                found.append(m.group(1))
+                ready.set()
+        ready.set()
+
+    threading.Thread(target=drain, daemon=True).start()
+    if not ready.wait(START_TIMEOUT_S) or not found:
+        proc.kill()
+        proc.wait()
+        pytest.fail("moto_server did not start:\n" + "\n".join(lines))
+    yield S3Server(proc=proc, endpoint=found[0], log_lines=lines)
+    proc.terminate()
+    try:
+        proc.wait(STOP_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def start_s3_trailwatch(binary, tmp_path_factory, s3, dev=True, extra=()):
+    """A `trailwatch serve` whose `s3://` locations are buckets of `s3` (endpoint and
+    path style as flags, credentials from the environment). Stop it with `stop_server`."""
+    return _start(
+        binary, tmp_path_factory, dev=dev, extra=[*s3.serve_args(), *extra], env=s3.serve_env()
+    )
+
+
+def stop_server(server):
+    """SIGTERM a server started by a helper here; its exit status must be 0."""
+    _stop(server)

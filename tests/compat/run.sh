@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Client-compatibility suite: boto3, the aws CLI (v1), watchtower and awslogs, unchanged,
-# against a real `trailwatch serve`.
+# against a real `trailwatch serve`; S3 locations against moto's S3-compatible server
+# (started by conftest.py on loopback), and PySpark and DuckDB over what Trailwatch writes.
+# PySpark needs Java 17+ on PATH (.ci/run installs it).
 #
 #   tests/compat/run.sh [extra pytest args...]
 #
