@@ -53,6 +53,11 @@ CREATE TABLE IF NOT EXISTS segments (
     bytes INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS segments_by_group ON segments (group_id, hour);
+CREATE TABLE IF NOT EXISTS lifecycle_policies (
+    group_id INTEGER PRIMARY KEY REFERENCES log_groups(id) ON DELETE CASCADE,
+    archive_after_days INTEGER NOT NULL,
+    delete_after_days INTEGER
+);
 CREATE TABLE IF NOT EXISTS query_definitions (
     id TEXT PRIMARY KEY,
     account TEXT NOT NULL,
@@ -169,6 +174,51 @@ pub struct SegmentRow {
     pub rows: i64,
     /// File size.
     pub bytes: i64,
+    /// Which object store holds the file.
+    pub tier: Tier,
+}
+
+/// Where a segment file lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tier {
+    /// The data directory's `segments/`.
+    Local,
+    /// The archive location (`serve --archive-location`).
+    Archive,
+}
+
+impl Tier {
+    /// The catalog's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tier::Local => "local",
+            Tier::Archive => "archive",
+        }
+    }
+}
+
+/// A log group's lifecycle: archive after some days, maybe delete later.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LifecyclePolicy {
+    /// Hours wholly older than this many days move to the archive.
+    pub archive_after_days: i32,
+    /// Events older than this many days are deleted, wherever they are.
+    pub delete_after_days: Option<i32>,
+}
+
+/// Files of one tier of a group: what `archive status` shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TierSummary {
+    /// Segment files.
+    pub files: i64,
+    /// Their bytes.
+    pub bytes: i64,
+    /// Their events.
+    pub rows: i64,
+    /// Earliest hour held, epoch ms.
+    pub oldest_hour: Option<i64>,
+    /// Latest hour held, epoch ms.
+    pub newest_hour: Option<i64>,
 }
 
 /// A segment about to be committed, before the catalog gives it an id.
@@ -296,7 +346,8 @@ pub struct Catalog {
 const GROUP_COLUMNS: &str = "id, account, region, name, creation_time, retention_days, kms_key_id, log_group_class, deletion_protection";
 const STREAM_COLUMNS: &str =
     "id, group_id, name, creation_time, first_event, last_event, last_ingestion";
-const SEGMENT_COLUMNS: &str = "id, group_id, path, hour, min_ts, max_ts, max_seq, rows, bytes";
+const SEGMENT_COLUMNS: &str =
+    "id, group_id, path, hour, min_ts, max_ts, max_seq, rows, bytes, tier";
 
 fn group_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<GroupRow> {
     Ok(GroupRow {
@@ -334,6 +385,11 @@ fn segment_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<SegmentRow> {
         max_seq: row.get::<_, i64>(6)? as u64,
         rows: row.get(7)?,
         bytes: row.get(8)?,
+        tier: if row.get::<_, String>(9)? == "archive" {
+            Tier::Archive
+        } else {
+            Tier::Local
+        },
     })
 }
 
@@ -342,6 +398,20 @@ fn is_unique_violation(err: &rusqlite::Error) -> bool {
         err,
         rusqlite::Error::SqliteFailure(e, _) if e.code == rusqlite::ErrorCode::ConstraintViolation
     )
+}
+
+/// Brings a catalog written by an older Trailwatch up to date, in place.
+fn migrate(conn: &Connection) -> Result<()> {
+    let has_tier: bool = conn.query_row(
+        "SELECT COUNT(*) > 0 FROM pragma_table_info('segments') WHERE name = 'tier'",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has_tier {
+        // Every segment written before archiving existed is local.
+        conn.execute_batch("ALTER TABLE segments ADD COLUMN tier TEXT NOT NULL DEFAULT 'local';")?;
+    }
+    Ok(())
 }
 
 impl Catalog {
@@ -353,6 +423,7 @@ impl Catalog {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         conn.execute_batch(SCHEMA)?;
+        migrate(&conn)?;
         Ok(Catalog {
             conn: Mutex::new(conn),
         })
@@ -607,12 +678,100 @@ impl Catalog {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// Paths of every committed segment.
-    pub fn segment_paths(&self) -> Result<HashSet<String>> {
+    /// Paths of every committed segment of a tier.
+    pub fn segment_paths(&self, tier: Tier) -> Result<HashSet<String>> {
         let conn = self.conn();
-        let mut stmt = conn.prepare("SELECT path FROM segments")?;
-        let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+        let mut stmt = conn.prepare("SELECT path FROM segments WHERE tier = ?1")?;
+        let rows = stmt.query_map([tier.as_str()], |r| r.get::<_, String>(0))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// A group's local segments of hours that end at or before `limit`, by hour.
+    pub fn local_segments_before(&self, group_id: i64, limit: i64) -> Result<Vec<SegmentRow>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {SEGMENT_COLUMNS} FROM segments WHERE group_id = ?1 AND tier = 'local' AND hour + 3600000 <= ?2 ORDER BY hour, id"
+        ))?;
+        let rows = stmt.query_map(params![group_id, limit], segment_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Files, bytes and hours of a group's segments in one tier.
+    pub fn tier_summary(&self, group_id: i64, tier: Tier) -> Result<TierSummary> {
+        Ok(self.conn().query_row(
+            "SELECT COUNT(*), COALESCE(SUM(bytes), 0), COALESCE(SUM(rows), 0), MIN(hour), MAX(hour) FROM segments WHERE group_id = ?1 AND tier = ?2",
+            params![group_id, tier.as_str()],
+            |r| {
+                Ok(TierSummary {
+                    files: r.get(0)?,
+                    bytes: r.get(1)?,
+                    rows: r.get(2)?,
+                    oldest_hour: r.get(3)?,
+                    newest_hour: r.get(4)?,
+                })
+            },
+        )?)
+    }
+
+    /// Swaps local segments for the archived file that merges them, in one transaction.
+    /// Returns false, changing nothing, if any of them is gone (retention or a deleted
+    /// group got there first): the archived file then names rows no one may see.
+    pub fn commit_archive(&self, replaced: &[i64], archived: Option<&NewSegment>) -> Result<bool> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        for id in replaced {
+            if tx.execute(
+                "DELETE FROM segments WHERE id = ?1 AND tier = 'local'",
+                [id],
+            )? == 0
+            {
+                return Ok(false);
+            }
+        }
+        if let Some(s) = archived {
+            tx.execute(
+                "INSERT INTO segments (group_id, path, hour, min_ts, max_ts, max_seq, rows, bytes, tier)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'archive')",
+                params![s.group_id, s.path, s.hour, s.min_ts, s.max_ts, s.max_seq as i64, s.rows, s.bytes],
+            )?;
+        }
+        tx.commit()?;
+        Ok(true)
+    }
+
+    /// Sets a group's lifecycle policy, replacing any.
+    pub fn put_lifecycle(&self, group_id: i64, policy: &LifecyclePolicy) -> Result<()> {
+        self.conn().execute(
+            "INSERT INTO lifecycle_policies (group_id, archive_after_days, delete_after_days) VALUES (?1, ?2, ?3)
+             ON CONFLICT(group_id) DO UPDATE SET archive_after_days = excluded.archive_after_days, delete_after_days = excluded.delete_after_days",
+            params![group_id, policy.archive_after_days, policy.delete_after_days],
+        )?;
+        Ok(())
+    }
+
+    /// A group's lifecycle policy, if it has one.
+    pub fn lifecycle(&self, group_id: i64) -> Result<Option<LifecyclePolicy>> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT archive_after_days, delete_after_days FROM lifecycle_policies WHERE group_id = ?1",
+                [group_id],
+                |r| {
+                    Ok(LifecyclePolicy {
+                        archive_after_days: r.get(0)?,
+                        delete_after_days: r.get(1)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    /// Removes a group's lifecycle policy; false if it had none.
+    pub fn delete_lifecycle(&self, group_id: i64) -> Result<bool> {
+        Ok(self.conn().execute(
+            "DELETE FROM lifecycle_policies WHERE group_id = ?1",
+            [group_id],
+        )? > 0)
     }
 
     /// Bytes of a group's segments.

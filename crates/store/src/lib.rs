@@ -10,6 +10,7 @@
 //! One process owns a data directory (`LOCK`); memory is bounded by the memtable budget,
 //! past which writers wait for the flusher.
 
+pub mod archive;
 pub mod catalog;
 pub mod error;
 pub mod iam;
@@ -20,8 +21,8 @@ pub mod segment;
 pub mod wal;
 
 pub use catalog::{
-    Catalog, ExternalTable, GroupRow, ImportedFile, NewGroup, QueryDefinition, SegmentRow,
-    StreamRow, StreamStats,
+    Catalog, ExternalTable, GroupRow, ImportedFile, LifecyclePolicy, NewGroup, QueryDefinition,
+    SegmentRow, StreamRow, StreamStats, Tier, TierSummary,
 };
 pub use error::{Result, StoreError};
 pub use read::{Cursor, Direction, Page, ReadRequest};
@@ -61,6 +62,11 @@ pub struct StoreOptions {
     /// How to reach the S3-compatible store that `s3://` locations (archive, trail
     /// buckets, external tables) name.
     pub s3: objects::S3Settings,
+    /// Where archived segments go (a directory, `file://` or `s3://` URL); `None` means
+    /// `<data_dir>/archive`.
+    pub archive_location: Option<String>,
+    /// How often groups with a lifecycle policy are archived.
+    pub archive_interval: Duration,
 }
 
 impl StoreOptions {
@@ -75,6 +81,8 @@ impl StoreOptions {
             retention_interval: Duration::from_secs(60),
             zstd_level: 6,
             s3: objects::S3Settings::default(),
+            archive_location: None,
+            archive_interval: Duration::from_secs(3600),
         }
     }
 }
@@ -99,6 +107,9 @@ struct Inner {
     segments_dir: PathBuf,
     catalog: Catalog,
     objects: Arc<dyn ObjectStore>,
+    archive: archive::Archive,
+    /// One archive pass at a time: a pass deletes the objects no catalog row names.
+    archive_lock: AsyncMutex<()>,
     mem: Arc<RwLock<MemState>>,
     wal: Wal,
     /// Readers take it shared while they pick segments and memtables; a flush takes it
@@ -130,7 +141,7 @@ impl Store {
         let catalog = Catalog::open(&dir.join("catalog.sqlite"))?;
         // We hold LOCK and no flush runs yet: any file the catalog does not name was
         // written by a flush that died before its commit, and its rows are still in the WAL.
-        remove_uncommitted_segments(&segments_dir, &catalog.segment_paths()?)?;
+        remove_uncommitted_segments(&segments_dir, &catalog.segment_paths(Tier::Local)?)?;
         let flushed: u64 = catalog
             .meta("flushed_wal")?
             .and_then(|v| v.parse().ok())
@@ -161,6 +172,7 @@ impl Store {
         let wal = Wal::start(&wal_dir, last_number + 1, next_seq, mem.clone())?;
         let objects: Arc<dyn ObjectStore> =
             Arc::new(LocalFileSystem::new_with_prefix(&segments_dir)?);
+        let archive = archive::Archive::open(&opts, &catalog)?;
         Ok(Store {
             inner: Arc::new(Inner {
                 opts,
@@ -168,6 +180,8 @@ impl Store {
                 segments_dir,
                 catalog,
                 objects,
+                archive,
+                archive_lock: AsyncMutex::new(()),
                 mem,
                 wal,
                 view: RwLock::new(()),
@@ -235,21 +249,29 @@ impl Store {
             .unwrap_or_else(|e| e.into_inner())
             .active
             .remove_group(group.id);
-        self.remove_segment_files(&paths_of(&segments)).await;
+        self.remove_segment_files(&segments).await;
         Ok(())
     }
 
-    async fn remove_segment_files(&self, paths: &[String]) {
-        for p in paths {
-            if let Err(e) = self
-                .inner
-                .objects
-                .delete(&ObjectPath::from(p.as_str()))
-                .await
-            {
-                tracing::warn!(path = %p, error = %e, "could not remove a segment file");
+    /// Removes the files of segments the catalog no longer names, each from its tier.
+    async fn remove_segment_files(&self, segments: &[SegmentRow]) {
+        for s in segments {
+            let removed = match self.object_of(s.tier, &s.path) {
+                Ok((store, key)) => store.delete(&key).await.map_err(StoreError::from),
+                Err(e) => Err(e),
+            };
+            if let Err(e) = removed {
+                tracing::warn!(path = %s.path, error = %e, "could not remove a segment file");
             }
         }
+    }
+
+    /// The object store and key of a segment file.
+    fn object_of(&self, tier: Tier, path: &str) -> Result<(&Arc<dyn ObjectStore>, ObjectPath)> {
+        Ok(match tier {
+            Tier::Local => (&self.inner.objects, ObjectPath::from(path)),
+            Tier::Archive => (self.inner.archive.objects(), self.inner.archive.key(path)?),
+        })
     }
 
     /// Durably appends events (already validated and in time order) to a stream; returns
@@ -295,13 +317,8 @@ impl Store {
 
     /// The bytes of a segment file.
     pub async fn segment_bytes(&self, segment: &SegmentRow) -> Result<Bytes> {
-        Ok(self
-            .inner
-            .objects
-            .get(&ObjectPath::from(segment.path.as_str()))
-            .await?
-            .bytes()
-            .await?)
+        let (store, key) = self.object_of(segment.tier, &segment.path)?;
+        Ok(store.get(&key).await?.bytes().await?)
     }
 
     /// Reads one page. `cutoff` hides events older than a retention period.
@@ -393,7 +410,16 @@ impl Store {
                 .retain(|m| !frozen.iter().any(|f| Arc::ptr_eq(m, f)));
             orphans
         };
-        self.remove_segment_files(&orphans).await;
+        for p in &orphans {
+            if let Err(e) = self
+                .inner
+                .objects
+                .delete(&ObjectPath::from(p.as_str()))
+                .await
+            {
+                tracing::warn!(path = %p, error = %e, "could not remove a segment file");
+            }
+        }
         for (number, path) in wal::list_files(&self.inner.wal_dir)? {
             if number <= sealed {
                 fs::remove_file(path)?;
@@ -452,13 +478,13 @@ impl Store {
         Ok((segments, stats))
     }
 
-    /// Deletes segments wholly past their group's retention.
+    /// Deletes segments, local or archived, wholly past their group's retention or its
+    /// lifecycle policy's deletion age.
     pub async fn enforce_retention(&self) -> Result<usize> {
         let now = time::now_ms();
         let mut expired = Vec::new();
         for group in self.inner.catalog.all_groups()? {
-            if let Some(days) = group.retention_days {
-                let cutoff = now - i64::from(days) * time::DAY_MS;
+            if let Some(cutoff) = self.visible_from(&group, now)? {
                 expired.extend(self.inner.catalog.expired_segments(group.id, cutoff)?);
             }
         }
@@ -470,7 +496,7 @@ impl Store {
             let ids: Vec<i64> = expired.iter().map(|s| s.id).collect();
             self.inner.catalog.delete_segments(&ids)?;
         }
-        self.remove_segment_files(&paths_of(&expired)).await;
+        self.remove_segment_files(&expired).await;
         Ok(expired.len())
     }
 
@@ -486,6 +512,7 @@ impl Store {
         tokio::spawn(async move {
             let mut flush_tick = tokio::time::interval(store.inner.opts.flush_interval);
             let mut retention_tick = tokio::time::interval(store.inner.opts.retention_interval);
+            let mut archive_tick = tokio::time::interval(store.inner.opts.archive_interval);
             flush_tick.tick().await;
             loop {
                 tokio::select! {
@@ -501,6 +528,17 @@ impl Store {
                             Ok(0) => {}
                             Ok(n) => tracing::info!(segments = n, "removed expired segments"),
                             Err(e) => tracing::warn!(error = %e, "retention sweep failed"),
+                        }
+                    }
+                    _ = archive_tick.tick() => {
+                        match store.run_archive(None).await {
+                            Ok(r) if r.hours.is_empty() && r.orphans_removed == 0 => {}
+                            Ok(r) => tracing::info!(
+                                hours = r.hours.len(),
+                                orphans = r.orphans_removed,
+                                "archived segments"
+                            ),
+                            Err(e) => tracing::warn!(error = %e, "archive pass failed"),
                         }
                     }
                 }
@@ -536,7 +574,7 @@ impl Store {
             *mem = MemState::default();
             segments
         };
-        self.remove_segment_files(&paths_of(&segments)).await;
+        self.remove_segment_files(&segments).await;
         for (number, path) in wal::list_files(&self.inner.wal_dir)? {
             if number <= sealed {
                 fs::remove_file(path)?;
@@ -638,10 +676,6 @@ fn encode_group(
     Ok(out.into_iter().map(|(_, s, d)| (s, d)).collect())
 }
 
-fn paths_of(segments: &[SegmentRow]) -> Vec<String> {
-    segments.iter().map(|s| s.path.clone()).collect()
-}
-
 fn stored(row: &Row) -> StoredEvent {
     StoredEvent {
         stream: row.stream.to_string(),
@@ -714,7 +748,7 @@ fn remove_uncommitted_segments(root: &Path, known: &HashSet<String>) -> Result<(
 }
 
 /// Makes a freshly written segment and the directories leading to it durable.
-fn sync_tree(root: &Path, relative: &str) -> Result<()> {
+pub(crate) fn sync_tree(root: &Path, relative: &str) -> Result<()> {
     let full = root.join(relative);
     File::open(&full)?.sync_all()?;
     let mut dir = full.parent();
