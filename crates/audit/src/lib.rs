@@ -59,6 +59,9 @@ pub enum AuditError {
     /// A trail could not deliver.
     #[error("delivery failed: {0}")]
     Delivery(String),
+    /// A trail names an S3 bucket the store does not have.
+    #[error("S3 bucket {0} does not exist")]
+    BucketNotFound(String),
 }
 
 impl From<rsa::Error> for AuditError {
@@ -80,6 +83,9 @@ pub struct AuditOptions {
     pub record: bool,
     /// The directory buckets are directories of.
     pub buckets_root: PathBuf,
+    /// Trail buckets are buckets of the store's S3-compatible object store (its
+    /// `s3_settings`) instead of directories under `buckets_root`.
+    pub s3_buckets: bool,
     /// How often logging trails deliver (AWS: about every 5 minutes).
     pub delivery_interval: Duration,
     /// How long a digest covers (AWS: one hour).
@@ -92,6 +98,7 @@ impl AuditOptions {
         AuditOptions {
             record: true,
             buckets_root: data_dir.join("buckets"),
+            s3_buckets: false,
             delivery_interval: Duration::from_secs(300),
             digest_interval: Duration::from_secs(3600),
         }
@@ -117,11 +124,16 @@ impl Audit {
     /// Opens the audit catalog beside the store's.
     pub fn open(store: Store, options: AuditOptions) -> Result<Audit, AuditError> {
         let catalog = AuditCatalog::open(store.data_dir())?;
+        let buckets = if options.s3_buckets {
+            Buckets::s3(store.s3_settings().clone())
+        } else {
+            Buckets::new(&options.buckets_root)
+        };
         Ok(Audit {
             inner: Arc::new(Inner {
                 history: History::new(store),
                 catalog,
-                buckets: Buckets::new(&options.buckets_root),
+                buckets,
                 options,
                 delivering: tokio::sync::Mutex::new(()),
             }),

@@ -9,6 +9,7 @@ mod exec;
 mod iam;
 mod import;
 mod query;
+mod s3;
 mod serve;
 mod tail;
 mod validate_logs;

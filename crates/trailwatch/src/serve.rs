@@ -56,21 +56,12 @@ pub struct ServeArgs {
     /// How long one digest file covers, in seconds (AWS: one hour).
     #[arg(long, default_value_t = 3600)]
     digest_interval_secs: u64,
-    /// Endpoint of the S3-compatible store that `s3://` locations name (default: AWS S3).
-    #[arg(long, env = "TRAILWATCH_S3_ENDPOINT")]
-    s3_endpoint: Option<String>,
-    /// Signing region of that store (default: AWS_REGION, then us-east-1).
-    #[arg(long, env = "TRAILWATCH_S3_REGION")]
-    s3_region: Option<String>,
-    /// Address buckets as ENDPOINT/BUCKET (what MinIO, moto and most self-hosted stores need).
-    #[arg(long, env = "TRAILWATCH_S3_PATH_STYLE")]
-    s3_path_style: bool,
-    /// Access key id for that store (default: AWS_ACCESS_KEY_ID).
-    #[arg(long, env = "TRAILWATCH_S3_ACCESS_KEY_ID", hide_env_values = true)]
-    s3_access_key_id: Option<String>,
-    /// Secret access key for that store (default: AWS_SECRET_ACCESS_KEY).
-    #[arg(long, env = "TRAILWATCH_S3_SECRET_ACCESS_KEY", hide_env_values = true)]
-    s3_secret_access_key: Option<String>,
+    /// Trail buckets are directories under --buckets-dir (`directory`) or buckets of the
+    /// S3-compatible store below (`s3`; the bucket must exist, as on AWS).
+    #[arg(long, value_enum, default_value = "directory")]
+    trail_buckets: crate::s3::TrailBuckets,
+    #[command(flatten)]
+    s3: crate::s3::S3Args,
     /// Do not record API calls as CloudTrail events (to measure what recording costs).
     #[arg(long)]
     no_audit: bool,
@@ -84,14 +75,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     opts.max_memtable_bytes = args.memtable_mib.max(8) << 20;
     opts.flush_bytes = (opts.max_memtable_bytes / 4).max(4 << 20);
     opts.zstd_level = args.zstd_level;
-    opts.s3 = store::objects::S3Settings {
-        endpoint: args.s3_endpoint.clone(),
-        region: args.s3_region.clone(),
-        path_style: args.s3_path_style,
-        access_key_id: args.s3_access_key_id.clone(),
-        secret_access_key: args.s3_secret_access_key.clone(),
-        session_token: None,
-    };
+    opts.s3 = args.s3.settings();
     let store = Store::open(opts)
         .with_context(|| format!("cannot open the data directory {}", args.data_dir.display()))?;
     let listener = tokio::net::TcpListener::bind(&args.listen)
@@ -102,6 +86,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let background = store.spawn_background();
     let mut audit_options = audit::AuditOptions::new(&args.data_dir);
     audit_options.record = !args.no_audit;
+    audit_options.s3_buckets = args.trail_buckets == crate::s3::TrailBuckets::S3;
     if let Some(dir) = &args.buckets_dir {
         audit_options.buckets_root = dir.clone();
     }

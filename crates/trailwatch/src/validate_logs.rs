@@ -3,10 +3,14 @@
 //!
 //! Online (the default), the trail's bucket and prefix come from GetTrail and the public
 //! keys from ListPublicKeys of a running server, and the bucket is read from the server's
-//! buckets directory. Offline (`--bucket-dir` with `--public-key`), no server is asked:
+//! buckets directory or, with `--trail-buckets s3`, from the S3-compatible store itself
+//! (as aws-cli reads S3): the trail's objects in the range's days are copied, with their
+//! signature metadata, into a temporary directory bucket that is then validated.
+//! Offline (`--bucket-dir` with `--public-key`), no server is asked:
 //! the bucket is a directory (a copy will do) and the keys are files.
 
 use crate::client::{Client, ClientArgs, Output};
+use crate::s3::{S3Args, TrailBuckets};
 use anyhow::{Context, anyhow, bail};
 use audit::layout::digest_time;
 use audit::validate::{self, BucketDir, Event, PublicKeys, Request, Summary};
@@ -14,7 +18,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, NaiveDate, NaiveDateTime};
 use clap::Args;
-use model::time::HOUR_MS;
+use model::time::{DAY_MS, HOUR_MS};
 use serde_json::{Value, json};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -53,6 +57,12 @@ pub struct ValidateLogsArgs {
     /// `trailwatch-data/buckets`).
     #[arg(long, alias = "buckets-dir", conflicts_with = "bucket_dir")]
     buckets_root: Option<PathBuf>,
+    /// Where the trail's bucket is: under --buckets-root (`directory`) or in the
+    /// S3-compatible store (`s3`, with --s3-endpoint ... and the standard AWS credentials).
+    #[arg(long, value_enum, default_value = "directory")]
+    trail_buckets: TrailBuckets,
+    #[command(flatten)]
+    s3: S3Args,
     /// Offline: the bucket's directory, the one holding `AWSLogs/`.
     #[arg(long, requires = "public_key")]
     bucket_dir: Option<PathBuf>,
@@ -101,6 +111,25 @@ pub async fn run(args: ValidateLogsArgs) -> anyhow::Result<()> {
             let (bucket, prefix) = server_bucket(&args, &arn).await?;
             (bucket, prefix, None)
         }
+    };
+    // Holds the copy of an S3 bucket until validation is done.
+    let (bucket, _copy) = match args.trail_buckets {
+        TrailBuckets::S3 if args.bucket_dir.is_none() => {
+            let copy = copy_s3_bucket(
+                &args.s3,
+                bucket.name(),
+                prefix.as_deref(),
+                &arn.account,
+                start_ms,
+                end_ms,
+            )
+            .await?;
+            (
+                BucketDir::new(copy.path().join(bucket.name()), Some(bucket.name()))?,
+                Some(copy),
+            )
+        }
+        _ => (bucket, None),
     };
     let regions = if args.all_regions {
         let found = validate::digest_regions(&bucket, prefix.as_deref(), &arn.account)?;
@@ -189,6 +218,10 @@ async fn server_bucket(
             (bucket.to_string(), prefix)
         }
     };
+    if args.trail_buckets == TrailBuckets::S3 {
+        // Only the name matters: the objects are copied from S3 by the caller.
+        return Ok((BucketDir::new(&bucket, Some(&bucket))?, prefix));
+    }
     let root = args
         .buckets_root
         .clone()
@@ -202,6 +235,57 @@ async fn server_bucket(
         );
     }
     Ok((BucketDir::new(dir, Some(&bucket))?, prefix))
+}
+
+/// Copies the trail's objects from the S3 bucket into a temporary directory, as the
+/// bucket directory `<tmp>/<bucket>`: every object under `<prefix>/AWSLogs/<account>/`
+/// delivered a day or less around the range (digests are read up to an hour past it and
+/// name log files delivered within their hour).
+async fn copy_s3_bucket(
+    s3: &S3Args,
+    bucket: &str,
+    prefix: Option<&str>,
+    account: &str,
+    start_ms: i64,
+    end_ms: i64,
+) -> anyhow::Result<tempfile::TempDir> {
+    let copy = tempfile::tempdir().context("cannot create a temporary directory")?;
+    let under = match prefix {
+        Some(p) => format!("{}/AWSLogs/{account}/", p.trim_end_matches('/')),
+        None => format!("AWSLogs/{account}/"),
+    };
+    let first = day_of(start_ms - DAY_MS);
+    let last = day_of(end_ms + DAY_MS);
+    let copied = audit::bucket::mirror_s3(
+        &s3.settings(),
+        bucket,
+        &under,
+        &copy.path().join(bucket),
+        |key| {
+            // `<kind>/<region>/YYYY/MM/DD/<file>` after the account; keys that do not
+            // parse are kept, so nothing the chain names is left behind.
+            let parts: Vec<&str> = key[under.len().min(key.len())..].split('/').collect();
+            match parts.get(2..5).map(|d| d.join("-")) {
+                Some(day) if NaiveDate::parse_from_str(&day, "%Y-%m-%d").is_ok() => {
+                    (first.as_str()..=last.as_str()).contains(&day.as_str())
+                }
+                _ => true,
+            }
+        },
+    )
+    .await
+    .with_context(|| format!("cannot read bucket {bucket} from the S3 store"))?;
+    if copied == 0 {
+        bail!("bucket {bucket} has no objects under {under}");
+    }
+    Ok(copy)
+}
+
+/// The UTC day of an epoch-ms time, `YYYY-MM-DD`.
+fn day_of(ms: i64) -> String {
+    DateTime::from_timestamp_millis(ms)
+        .map(|t| t.format("%Y-%m-%d").to_string())
+        .unwrap_or_default()
 }
 
 fn client_for(args: &ClientArgs, region: &str) -> anyhow::Result<Client> {

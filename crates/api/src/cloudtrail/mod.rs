@@ -109,6 +109,10 @@ impl From<AuditError> for ApiError {
     fn from(e: AuditError) -> ApiError {
         match e {
             AuditError::Store(e) => e.into(),
+            AuditError::BucketNotFound(bucket) => ApiError::client(
+                "S3BucketDoesNotExistException",
+                format!("S3 bucket does not exist: {bucket}"),
+            ),
             other => {
                 tracing::error!(error = %other, "audit failure");
                 ApiError::unavailable("The service cannot process the request right now.")
