@@ -3,6 +3,7 @@
 //! `serve` runs the server; every other command is a client of a running server.
 
 mod agent;
+mod archive;
 mod catalog;
 mod client;
 mod exec;
@@ -47,6 +48,8 @@ enum Command {
     Import(import::ImportArgs),
     /// Define SQL tables over files (`catalog crawl`).
     Catalog(catalog::CatalogArgs),
+    /// Lifecycle policies and the archive of old log data to an object store.
+    Archive(archive::ArchiveArgs),
 }
 
 fn main() -> ExitCode {
@@ -75,6 +78,7 @@ fn main() -> ExitCode {
             }
             Command::Import(args) => import::run(args).await.map(|()| ExitCode::SUCCESS),
             Command::Catalog(args) => catalog::run(args).await.map(|()| ExitCode::SUCCESS),
+            Command::Archive(args) => archive::run(args).await.map(|()| ExitCode::SUCCESS),
         }
     });
     match result {

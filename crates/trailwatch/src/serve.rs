@@ -56,6 +56,13 @@ pub struct ServeArgs {
     /// How long one digest file covers, in seconds (AWS: one hour).
     #[arg(long, default_value_t = 3600)]
     digest_interval_secs: u64,
+    /// Where archived segments go: a directory, file:///dir or s3://bucket/prefix
+    /// (default: <data-dir>/archive).
+    #[arg(long)]
+    archive_location: Option<String>,
+    /// How often groups with a lifecycle policy are archived, in seconds.
+    #[arg(long, default_value_t = 3600)]
+    archive_interval_secs: u64,
     /// Trail buckets are directories under --buckets-dir (`directory`) or buckets of the
     /// S3-compatible store below (`s3`; the bucket must exist, as on AWS).
     #[arg(long, value_enum, default_value = "directory")]
@@ -75,6 +82,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     opts.max_memtable_bytes = args.memtable_mib.max(8) << 20;
     opts.flush_bytes = (opts.max_memtable_bytes / 4).max(4 << 20);
     opts.zstd_level = args.zstd_level;
+    opts.archive_location = args.archive_location.clone();
+    opts.archive_interval = Duration::from_secs(args.archive_interval_secs.max(1));
     opts.s3 = args.s3.settings();
     let store = Store::open(opts)
         .with_context(|| format!("cannot open the data directory {}", args.data_dir.display()))?;

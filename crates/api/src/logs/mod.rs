@@ -3,6 +3,7 @@
 //! Each operation parses its typed input, validates it with AWS's constraint messages,
 //! authorizes the caller on the resource it touches, and calls the store.
 
+mod archive;
 mod events;
 mod groups;
 mod import;
@@ -53,7 +54,11 @@ pub async fn handle_extension(
     op: &str,
     body: &[u8],
 ) -> Result<Value, ApiError> {
-    import::handle(&Ctx { state, caller }, op, body).await
+    let ctx = Ctx { state, caller };
+    if archive::OPERATIONS.contains(&op) {
+        return archive::handle(&ctx, op, body).await;
+    }
+    import::handle(&ctx, op, body).await
 }
 
 /// Runs one Logs operation.
