@@ -17,6 +17,7 @@ pub mod iam;
 pub mod logs;
 mod protocol;
 mod recorder;
+pub mod tls;
 
 pub use error::ApiError;
 

@@ -4,7 +4,8 @@
 use crate::Service;
 use crate::authn::Caller;
 use crate::error::ApiError;
-use audit::record::{Call, Identity, Resource, sanitize_request, sanitize_response};
+use crate::tls::TlsPeer;
+use audit::record::{Call, Identity, Resource, TlsDetails, sanitize_request, sanitize_response};
 use axum::extract::ConnectInfo;
 use axum::http::request::Parts;
 use serde_json::Value;
@@ -15,25 +16,37 @@ pub struct Recording {
     source_ip: String,
     user_agent: Option<String>,
     request_id: String,
+    tls: Option<TlsDetails>,
 }
 
 impl Recording {
     /// Notes the client's address and agent.
     pub fn start(parts: &Parts, request_id: &str) -> Recording {
+        let header = |name: &str| {
+            parts
+                .headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        let tls_peer = parts.extensions.get::<ConnectInfo<TlsPeer>>();
         let source_ip = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip().to_string())
+            .map(|c| c.0)
+            .or_else(|| tls_peer.map(|p| p.0.addr))
+            .map(|addr| addr.ip().to_string())
             .unwrap_or_else(|| "127.0.0.1".into());
-        let user_agent = parts
-            .headers
-            .get("user-agent")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
+        let tls = tls_peer.map(|p| TlsDetails {
+            tls_version: p.0.tls_version.clone(),
+            cipher_suite: p.0.cipher_suite.clone(),
+            client_provided_host_header: header("host").unwrap_or_default(),
+        });
         Recording {
             source_ip,
-            user_agent,
+            user_agent: header("user-agent"),
             request_id: request_id.to_string(),
+            tls,
         }
     }
 
@@ -77,7 +90,7 @@ impl Recording {
             error: error.map(|e| (e.code.to_string(), e.message.clone())),
             request_id: self.request_id.clone(),
             resources,
-            tls: None,
+            tls: self.tls.clone(),
         }
     }
 }

@@ -62,6 +62,45 @@ CREATE TABLE IF NOT EXISTS eds_events (
     event_id TEXT NOT NULL,
     PRIMARY KEY (eds_id, event_id)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS insight_scopes (
+    account TEXT NOT NULL,
+    region TEXT NOT NULL,
+    interval_ms INTEGER NOT NULL,
+    types TEXT NOT NULL,
+    since_bucket INTEGER NOT NULL,
+    evaluated_bucket INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    newest_ms INTEGER NOT NULL,
+    PRIMARY KEY (account, region)
+);
+CREATE TABLE IF NOT EXISTS insight_counts (
+    account TEXT NOT NULL,
+    region TEXT NOT NULL,
+    insight_type TEXT NOT NULL,
+    event_source TEXT NOT NULL,
+    event_name TEXT NOT NULL,
+    bucket INTEGER NOT NULL,
+    attribute TEXT NOT NULL,
+    value TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    PRIMARY KEY (account, region, insight_type, event_source, event_name, attribute, bucket, value)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS insight_active (
+    account TEXT NOT NULL,
+    region TEXT NOT NULL,
+    insight_type TEXT NOT NULL,
+    event_source TEXT NOT NULL,
+    event_name TEXT NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (account, region, insight_type, event_source, event_name)
+);
+CREATE TABLE IF NOT EXISTS insight_cursors (
+    trail_arn TEXT NOT NULL,
+    region TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    newest_ms INTEGER NOT NULL,
+    PRIMARY KEY (trail_arn, region)
+);
 "#;
 
 /// A file a trail delivered, as its digest lists it.
@@ -348,7 +387,12 @@ impl AuditCatalog {
     pub fn forget_trail(&self, trail_arn: &str) -> Result<(), AuditError> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        for table in ["delivery_cursors", "delivered_files", "digest_chains"] {
+        for table in [
+            "delivery_cursors",
+            "delivered_files",
+            "digest_chains",
+            "insight_cursors",
+        ] {
             tx.execute(
                 &format!("DELETE FROM {table} WHERE trail_arn = ?1"),
                 [trail_arn],
@@ -418,11 +462,25 @@ impl AuditCatalog {
         Ok(())
     }
 
+    /// Runs `f` in one transaction of the catalog's connection (the Insights detector's
+    /// counts and state, whose SQL lives in [`crate::insights`]).
+    pub(crate) fn transaction<R>(
+        &self,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<R, AuditError>,
+    ) -> Result<R, AuditError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let out = f(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
     /// Wipes everything but the signing keys (the `--dev` reset).
     pub fn wipe(&self) -> Result<(), AuditError> {
         self.conn().execute_batch(
             "DELETE FROM documents; DELETE FROM delivery_cursors; DELETE FROM delivered_files;
-             DELETE FROM digest_chains; DELETE FROM eds_events;",
+             DELETE FROM digest_chains; DELETE FROM eds_events; DELETE FROM insight_scopes;
+             DELETE FROM insight_counts; DELETE FROM insight_active; DELETE FROM insight_cursors;",
         )?;
         Ok(())
     }

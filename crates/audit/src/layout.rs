@@ -34,6 +34,26 @@ pub fn log_file_key(
     region: &str,
     delivered_ms: i64,
 ) -> String {
+    delivered_file_key("CloudTrail", prefix, account, region, delivered_ms)
+}
+
+/// `[prefix/]AWSLogs/<acct>/CloudTrail-Insight/<region>/YYYY/MM/DD/<acct>_CloudTrail-Insight_<region>_<YYYYMMDDTHHmmZ>_<16 chars>.json.gz`.
+pub fn insight_file_key(
+    prefix: Option<&str>,
+    account: &str,
+    region: &str,
+    delivered_ms: i64,
+) -> String {
+    delivered_file_key("CloudTrail-Insight", prefix, account, region, delivered_ms)
+}
+
+fn delivered_file_key(
+    kind: &str,
+    prefix: Option<&str>,
+    account: &str,
+    region: &str,
+    delivered_ms: i64,
+) -> String {
     let t = utc(delivered_ms);
     let unique: String = rand::rng()
         .sample_iter(Alphanumeric)
@@ -43,7 +63,7 @@ pub fn log_file_key(
     prefixed(
         prefix,
         format!(
-            "AWSLogs/{account}/CloudTrail/{region}/{}/{account}_CloudTrail_{region}_{}_{unique}.json.gz",
+            "AWSLogs/{account}/{kind}/{region}/{}/{account}_{kind}_{region}_{}_{unique}.json.gz",
             t.format("%Y/%m/%d"),
             t.format("%Y%m%dT%H%MZ"),
         ),

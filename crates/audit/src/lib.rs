@@ -8,6 +8,7 @@
 //! - [`lookup`]: LookupEvents over the history;
 //! - [`trail`], [`selectors`], [`layout`], [`bucket`], [`keys`]: trails, their delivery,
 //!   digest files and signing keys;
+//! - [`insights`]: CloudTrail Insights, unusual call and error rates;
 //! - [`lake`]: event data stores and imports of exported CloudTrail files;
 //! - [`catalog`]: the audit catalog (`audit.sqlite`) all of the above keep state in.
 //!
@@ -16,6 +17,7 @@
 pub mod bucket;
 pub mod catalog;
 pub mod history;
+pub mod insights;
 pub mod keys;
 pub mod lake;
 pub mod layout;
@@ -90,6 +92,10 @@ pub struct AuditOptions {
     pub delivery_interval: Duration,
     /// How long a digest covers (AWS: one hour).
     pub digest_interval: Duration,
+    /// The interval Insights count calls in and are evaluated every (AWS: one minute).
+    pub insights_interval: Duration,
+    /// How far back an Insights baseline reaches (AWS: seven days).
+    pub insights_baseline: Duration,
 }
 
 impl AuditOptions {
@@ -101,6 +107,8 @@ impl AuditOptions {
             s3_buckets: false,
             delivery_interval: Duration::from_secs(300),
             digest_interval: Duration::from_secs(3600),
+            insights_interval: Duration::from_secs(60),
+            insights_baseline: Duration::from_secs(7 * 24 * 3600),
         }
     }
 }
@@ -257,18 +265,44 @@ impl Audit {
         Ok(())
     }
 
-    /// Runs trail delivery every `delivery_interval` until the task is aborted.
+    /// One Insights detection pass over every scope a logging trail enables Insights for.
+    pub async fn detect_insights(&self) -> Result<(), AuditError> {
+        let options = &self.inner.options;
+        insights::Detector {
+            deliverer: self.deliverer(),
+            interval_ms: (options.insights_interval.as_millis() as i64).max(1000),
+            baseline_ms: options.insights_baseline.as_millis() as i64,
+        }
+        .run()
+        .await
+    }
+
+    /// Runs trail delivery every `delivery_interval` and Insights detection every
+    /// `insights_interval` until the task is aborted.
     pub fn spawn_delivery(&self) -> tokio::task::JoinHandle<()> {
         let audit = self.clone();
         tokio::spawn(async move {
-            let mut tick = tokio::time::interval(audit.inner.options.delivery_interval);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tick.tick().await;
-                if let Err(e) = audit.deliver_all().await {
-                    tracing::warn!(error = %e, "trail delivery pass failed");
+            let deliver = async {
+                let mut tick = tokio::time::interval(audit.inner.options.delivery_interval);
+                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                loop {
+                    tick.tick().await;
+                    if let Err(e) = audit.deliver_all().await {
+                        tracing::warn!(error = %e, "trail delivery pass failed");
+                    }
                 }
-            }
+            };
+            let detect = async {
+                let mut tick = tokio::time::interval(audit.inner.options.insights_interval);
+                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                loop {
+                    tick.tick().await;
+                    if let Err(e) = audit.detect_insights().await {
+                        tracing::warn!(error = %e, "Insights detection pass failed");
+                    }
+                }
+            };
+            tokio::join!(deliver, detect);
         })
     }
 

@@ -3,6 +3,7 @@
 
 use crate::AuditError;
 use crate::history::{HISTORY_GROUP, History, LOOKUP_WINDOW_MS, Scan};
+use crate::insights::INSIGHTS_GROUP;
 use model::{Scope, time};
 use serde_json::{Value, json};
 use store::read::{Cursor, Direction};
@@ -230,7 +231,11 @@ pub async fn lookup(
         .scan(
             scope,
             Scan {
-                group: HISTORY_GROUP,
+                group: if request.insights {
+                    INSIGHTS_GROUP
+                } else {
+                    HISTORY_GROUP
+                },
                 range: (from, to),
                 direction: Direction::Backward,
                 after: request.after.unwrap_or(Cursor::END),

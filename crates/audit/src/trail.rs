@@ -115,7 +115,7 @@ pub struct Deliverer<'a> {
 impl Deliverer<'_> {
     /// The regions a trail delivers: its home region, or every region the account has
     /// records in.
-    fn regions(&self, trail: &Trail) -> Result<Vec<String>, AuditError> {
+    pub(crate) fn regions(&self, trail: &Trail) -> Result<Vec<String>, AuditError> {
         if !trail.multi_region {
             return Ok(vec![trail.home_region.clone()]);
         }
@@ -160,6 +160,7 @@ impl Deliverer<'_> {
     ) -> Result<(), AuditError> {
         for region in self.regions(trail)? {
             self.deliver_region(trail, &region).await?;
+            self.deliver_insights(trail, &region).await?;
             if trail.log_file_validation {
                 self.digest_region(trail, &region, digest_interval_ms, force_digest)?;
             }

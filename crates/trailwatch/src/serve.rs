@@ -63,6 +63,13 @@ pub struct ServeArgs {
     /// How often groups with a lifecycle policy are archived, in seconds.
     #[arg(long, default_value_t = 3600)]
     archive_interval_secs: u64,
+    /// CloudTrail Insights count calls per interval of this many seconds and evaluate
+    /// every closed one (AWS: one minute).
+    #[arg(long, default_value_t = 60)]
+    insights_interval_secs: u64,
+    /// How far back an Insights baseline reaches, in seconds (AWS: seven days).
+    #[arg(long, default_value_t = 7 * 24 * 3600)]
+    insights_baseline_secs: u64,
     /// Trail buckets are directories under --buckets-dir (`directory`) or buckets of the
     /// S3-compatible store below (`s3`; the bucket must exist, as on AWS).
     #[arg(long, value_enum, default_value = "directory")]
@@ -72,6 +79,13 @@ pub struct ServeArgs {
     /// Do not record API calls as CloudTrail events (to measure what recording costs).
     #[arg(long)]
     no_audit: bool,
+    /// Serve HTTPS with this PEM certificate chain (and --tls-key); each call's CloudTrail
+    /// record then carries `tlsDetails`.
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
 }
 
 /// Runs the server until SIGTERM or Ctrl-C, then flushes and exits.
@@ -87,6 +101,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     opts.s3 = args.s3.settings();
     let store = Store::open(opts)
         .with_context(|| format!("cannot open the data directory {}", args.data_dir.display()))?;
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(api::tls::server_config(cert, key)?),
+        _ => None,
+    };
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
@@ -101,6 +119,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     }
     audit_options.delivery_interval = Duration::from_secs(args.trail_delivery_secs.max(1));
     audit_options.digest_interval = Duration::from_secs(args.digest_interval_secs.max(1));
+    audit_options.insights_interval = Duration::from_secs(args.insights_interval_secs.max(1));
+    audit_options.insights_baseline = Duration::from_secs(args.insights_baseline_secs.max(1));
     let audit = audit::Audit::open(store.clone(), audit_options)
         .context("cannot open the audit catalog")?;
     let delivery = audit.spawn_delivery();
@@ -121,7 +141,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     };
     let live = state.live.clone();
     println!(
-        "Trailwatch listening on http://{addr} (data in {}{})",
+        "Trailwatch listening on {}://{addr} (data in {}{})",
+        if tls.is_some() { "https" } else { "http" },
         args.data_dir.display(),
         if args.dev {
             ", --dev: no authentication"
@@ -130,16 +151,30 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         }
     );
     std::io::stdout().flush()?;
-    axum::serve(
-        listener,
-        api::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
+    let router = api::router(state);
+    let shutdown = async move {
         shutdown_signal().await;
         // Live-tail responses never end by themselves; the server must not wait on them.
         live.close();
-    })
-    .await?;
+    };
+    match tls {
+        Some(config) => {
+            axum::serve(
+                api::tls::TlsListener::new(listener, config),
+                router.into_make_service_with_connect_info::<api::tls::TlsPeer>(),
+            )
+            .with_graceful_shutdown(shutdown)
+            .await?
+        }
+        None => {
+            axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .with_graceful_shutdown(shutdown)
+            .await?
+        }
+    }
     delivery.abort();
     tracing::info!("stopping: delivering trails, flushing events to segments");
     if let Err(e) = audit.deliver_all().await {

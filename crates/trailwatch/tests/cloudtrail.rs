@@ -5,11 +5,9 @@ mod common;
 
 use aws_sdk_cloudtrail::primitives::DateTime;
 use aws_sdk_cloudtrail::types::{LookupAttribute, LookupAttributeKey};
-use common::{Server, now_ms};
+use common::{Server, files_under, gunzip, now_ms, wait_for};
 use serde_json::Value;
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 fn ct_error<E, R>(
     result: Result<impl std::fmt::Debug, aws_sdk_cloudtrail::error::SdkError<E, R>>,
@@ -256,41 +254,6 @@ async fn denied_and_badly_signed_calls_are_recorded_against_the_key() {
     assert!(records.iter().any(|r| r["eventName"] == "CreateLogGroup"));
     let by_user = lookup(&server, LookupAttributeKey::Username, "admin").await;
     assert!(by_user.len() >= 2);
-}
-
-fn files_under(dir: &Path, suffix: &str) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return out;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            out.extend(files_under(&path, suffix));
-        } else if path.to_string_lossy().ends_with(suffix) {
-            out.push(path);
-        }
-    }
-    out.sort();
-    out
-}
-
-fn gunzip(path: &Path) -> Vec<u8> {
-    let mut out = Vec::new();
-    flate2::read::GzDecoder::new(std::fs::File::open(path).unwrap())
-        .read_to_end(&mut out)
-        .unwrap();
-    out
-}
-
-async fn wait_for<T>(what: &str, mut probe: impl AsyncFnMut() -> Option<T>) -> T {
-    for _ in 0..200 {
-        if let Some(v) = probe().await {
-            return v;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("timed out waiting for {what}");
 }
 
 #[tokio::test]
