@@ -13,5 +13,6 @@ bash bench/run.sh tiny
 bash bench/run.sh query-tiny
 bash bench/run.sh agent-tiny
 bash bench/run.sh import-tiny
+bash bench/run.sh audit-tiny
 cargo test --workspace
 bash tests/compat/run.sh

@@ -17,6 +17,11 @@
 #   bench/run.sh import-tiny  # `trailwatch import` per format beside `zcat | wc -l`, 2 MB
 #                             # a format, debug build: checks the harness
 #   bench/run.sh import 200MB # the same, any size per format (release), any option
+#   bench/run.sh audit-tiny   # ingest with CloudTrail recording on and off, 5 MB each, and
+#                             # validate-logs over a 3-second trail, debug build: checks the
+#                             # harness (well under a minute)
+#   bench/run.sh audit-full   # the same on 1 GB and a 2-minute trail of 32 clients, release
+#                             # build, by hand
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,6 +42,8 @@ case "$mode" in
     [ $# -gt 0 ] && shift
     ;;
   import-tiny) command=import; size=2MB; profile=debug ;;
+  audit-tiny) command=audit; size=5MB; profile=debug; set -- --trail-secs 3 "$@" ;;
+  audit-full) command=audit; size=1GB; set -- --trail-secs 120 --clients 32 "$@" ;;
   import)
     command=import
     size="${1:-100MB}"

@@ -57,7 +57,36 @@ impl Client {
     /// Calls `Logs_20140328.<op>`; returns the response JSON, or an error carrying the
     /// status and body when the call did not succeed.
     pub async fn call(&self, op: &str, body: &Body) -> anyhow::Result<serde_json::Value> {
-        let target = format!("Logs_20140328.{op}");
+        self.call_service(SERVICE, &format!("Logs_20140328.{op}"), body)
+            .await
+    }
+
+    /// Calls one of Trailwatch's own operations (`Trailwatch_20261127.<op>`).
+    pub async fn extension(&self, op: &str, body: &Body) -> anyhow::Result<serde_json::Value> {
+        self.call_service(SERVICE, &format!("Trailwatch_20261127.{op}"), body)
+            .await
+    }
+
+    /// Calls a CloudTrail operation with a small JSON body.
+    pub async fn cloudtrail(
+        &self,
+        op: &str,
+        body: &serde_json::Value,
+    ) -> anyhow::Result<serde_json::Value> {
+        let target = format!("com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.{op}");
+        let body = Body::new(body.to_string().into_bytes());
+        self.call_service("cloudtrail", &target, &body).await
+    }
+
+    /// Calls the operation `target` (an `X-Amz-Target`) of `service`.
+    async fn call_service(
+        &self,
+        service: &str,
+        target: &str,
+        body: &Body,
+    ) -> anyhow::Result<serde_json::Value> {
+        let op = target.rsplit('.').next().unwrap_or(target);
+        let target = target.to_string();
         let mut req = RequestToSign {
             method: "POST",
             host: &self.host,
@@ -73,7 +102,7 @@ impl Client {
             ],
             body: &body.bytes,
         };
-        sign(&mut req, &self.creds, REGION, SERVICE, chrono::Utc::now());
+        sign(&mut req, &self.creds, REGION, service, chrono::Utc::now());
         let mut builder = self.http.post(&self.url);
         for (name, value) in &req.headers {
             // reqwest derives Host from the URL; it is the same value.

@@ -8,10 +8,13 @@
 //!   `zcat FILE | wc -l` of the same files.
 //! - `bench query`: typical Logs Insights queries over generated logs spanning two
 //!   weeks, each beside DuckDB running the same SQL over the same events in Parquet.
+//! - `bench audit`: ingest with CloudTrail recording on and off (the cost of auditing,
+//!   as a ratio), and `trailwatch validate-logs` throughput over a delivered trail.
 //! - `bench agent`: `trailwatch agent` shipping one large file, beside `cat FILE >
 //!   /dev/null` and the server's own ingest rate, with the agent's peak RSS.
 
 mod agent;
+mod audit;
 mod baseline;
 mod client;
 mod datagen;
@@ -44,6 +47,8 @@ enum Command {
     Query(query::QueryArgs),
     /// `trailwatch agent` shipping one large file, beside `cat` and the server's ingest.
     Agent(agent::AgentArgs),
+    /// Ingest with CloudTrail recording on and off, and `validate-logs` over a trail.
+    Audit(audit::AuditArgs),
     /// Print generated log lines (the data `ingest` sends), to see what they look like.
     Sample(SampleArgs),
 }
@@ -82,6 +87,7 @@ fn main() -> ExitCode {
         Command::Import(args) => import::run(args),
         Command::Query(args) => query::run(args),
         Command::Agent(args) => agent::run(args),
+        Command::Audit(args) => audit::run(args),
         Command::Sample(args) => sample(args),
     };
     match result {
