@@ -7,6 +7,7 @@ mod archive;
 mod catalog;
 mod client;
 mod exec;
+mod export;
 mod iam;
 mod import;
 mod query;
@@ -48,6 +49,8 @@ enum Command {
     Import(import::ImportArgs),
     /// Define SQL tables over files (`catalog crawl`).
     Catalog(catalog::CatalogArgs),
+    /// Export a log group's events as JSON lines or Parquet to a directory or S3.
+    Export(export::ExportArgs),
     /// Lifecycle policies and the archive of old log data to an object store.
     Archive(archive::ArchiveArgs),
 }
@@ -78,6 +81,7 @@ fn main() -> ExitCode {
             }
             Command::Import(args) => import::run(args).await.map(|()| ExitCode::SUCCESS),
             Command::Catalog(args) => catalog::run(args).await.map(|()| ExitCode::SUCCESS),
+            Command::Export(args) => export::run(args).await.map(|()| ExitCode::SUCCESS),
             Command::Archive(args) => archive::run(args).await.map(|()| ExitCode::SUCCESS),
         }
     });

@@ -287,7 +287,7 @@ pub fn pretty_json(message: &str) -> String {
 }
 
 /// `--since`: a relative span back from `now` or an ISO 8601 time; epoch milliseconds.
-fn parse_since(text: &str, now: DateTime<Utc>) -> anyhow::Result<i64> {
+pub(crate) fn parse_since(text: &str, now: DateTime<Utc>) -> anyhow::Result<i64> {
     if let Ok(t) = DateTime::parse_from_rfc3339(text) {
         return Ok(t.timestamp_millis());
     }
