@@ -14,5 +14,6 @@ bash bench/run.sh query-tiny
 bash bench/run.sh agent-tiny
 bash bench/run.sh import-tiny
 bash bench/run.sh audit-tiny
+bash bench/run.sh archive-tiny
 cargo test --workspace
 bash tests/compat/run.sh

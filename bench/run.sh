@@ -22,6 +22,9 @@
 #                             # harness (well under a minute)
 #   bench/run.sh audit-full   # the same on 1 GB and a 2-minute trail of 32 clients, release
 #                             # build, by hand
+#   bench/run.sh archive-tiny # Insights on hot vs archived data, 5 MB, debug build: checks the
+#                             # harness and that both tiers return the same rows
+#   bench/run.sh archive-full # the same on 1 GB, release build, by hand
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -42,6 +45,8 @@ case "$mode" in
     [ $# -gt 0 ] && shift
     ;;
   import-tiny) command=import; size=2MB; profile=debug ;;
+  archive-tiny) command=archive; size=5MB; profile=debug; set -- --repeat 1 "$@" ;;
+  archive-full) command=archive; size=1GB ;;
   audit-tiny) command=audit; size=5MB; profile=debug; set -- --trail-secs 3 "$@" ;;
   audit-full) command=audit; size=1GB; set -- --trail-secs 120 --clients 32 "$@" ;;
   import)

@@ -14,6 +14,7 @@
 //!   /dev/null` and the server's own ingest rate, with the agent's peak RSS.
 
 mod agent;
+mod archive;
 mod audit;
 mod baseline;
 mod client;
@@ -45,6 +46,8 @@ enum Command {
     Import(import::ImportArgs),
     /// Logs Insights queries over two weeks of logs, beside DuckDB on the same Parquet data.
     Query(query::QueryArgs),
+    /// The same Insights queries on hot (local segments) and archived data, as a ratio.
+    Archive(archive::ArchiveArgs),
     /// `trailwatch agent` shipping one large file, beside `cat` and the server's ingest.
     Agent(agent::AgentArgs),
     /// Ingest with CloudTrail recording on and off, and `validate-logs` over a trail.
@@ -86,6 +89,7 @@ fn main() -> ExitCode {
         Command::Ingest(args) => ingest::run(args),
         Command::Import(args) => import::run(args),
         Command::Query(args) => query::run(args),
+        Command::Archive(args) => archive::run(args),
         Command::Agent(args) => agent::run(args),
         Command::Audit(args) => audit::run(args),
         Command::Sample(args) => sample(args),

@@ -134,13 +134,13 @@ fn stream_name(client: usize) -> String {
 }
 
 /// What one Trailwatch run of a query measured.
-struct TwRun {
-    wall: Duration,
+pub(crate) struct TwRun {
+    pub(crate) wall: Duration,
     server_cpu_s: f64,
     query_duration_ms: Option<f64>,
     records_scanned: f64,
     bytes_scanned: f64,
-    rows: Vec<Vec<(String, String)>>,
+    pub(crate) rows: Vec<Vec<(String, String)>>,
 }
 
 /// Everything about one query.
@@ -177,7 +177,7 @@ impl Outcome {
     }
 }
 
-fn median(mut values: Vec<f64>) -> f64 {
+pub(crate) fn median(mut values: Vec<f64>) -> f64 {
     if values.is_empty() {
         return f64::NAN;
     }
@@ -1048,7 +1048,7 @@ async fn setup(client: &Client, clients: usize) -> anyhow::Result<()> {
 }
 
 /// One query end to end: StartQuery, then GetQueryResults until it is complete.
-async fn run_insights(
+pub(crate) async fn run_insights(
     client: &Client,
     server: &Server,
     groups: &[&str],

@@ -1,0 +1,203 @@
+//! `bench archive`: the same Logs Insights queries on hot data (local segments) and on
+//! the same events once archived (a local archive directory, one merged Parquet file per
+//! hour), with the ratio archived/hot and a check that both return the same rows.
+//!
+//! The data: generated app JSON events spread over the five days that end eight days
+//! ago (PutLogEvents takes up to 14 days back), so a policy of seven days archives all.
+
+use crate::client::{Body, Client};
+use crate::datagen::{self, Kind};
+use crate::ingest::{self, Output, WorkDir, progress, tree_size};
+use crate::queries::Range;
+use crate::query::{TwRun, median, run_insights};
+use crate::report::{grid, mb, times};
+use crate::server::Server;
+use anyhow::{Context, bail};
+use clap::Args;
+use serde_json::json;
+use std::time::{Duration, Instant};
+
+/// The group `ingest::setup` creates and fills.
+const GROUP: &str = "/bench/ingest";
+const DAY_MS: i64 = 86_400_000;
+
+/// The queries timed on both tiers: a full scan with stats, a filter, a sorted listing.
+const QUERIES: [(&str, &str); 4] = [
+    ("count", "stats count(*) as n"),
+    (
+        "filter-stats-bin",
+        "filter level = \"ERROR\" | stats count(*) as errors, avg(latency_ms) as avg_latency by bin(1h) as hour | sort hour",
+    ),
+    (
+        "stats-by-field",
+        "stats count(*) as n by level | sort level",
+    ),
+    (
+        "latest-20",
+        "fields @timestamp, @logStream, @message | sort @timestamp desc | limit 20",
+    ),
+];
+
+/// Options of `bench archive`.
+#[derive(Args, Debug)]
+pub struct ArchiveArgs {
+    #[command(flatten)]
+    run: crate::server::RunArgs,
+    /// Raw log text (message bytes): 5MB, 1GB, ...
+    #[arg(long, default_value = "200MB", value_parser = crate::parse_size)]
+    size: usize,
+    /// Concurrent ingest clients.
+    #[arg(long, default_value_t = 4)]
+    clients: usize,
+    /// Timed runs of each query on each tier, after one warm-up run; the median is reported.
+    #[arg(long, default_value_t = 3)]
+    repeat: usize,
+    /// Seed of the data generator.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// `table` or `json`.
+    #[arg(long, value_enum, default_value = "table")]
+    output: Output,
+}
+
+/// Runs the benchmark.
+pub fn run(args: ArchiveArgs) -> anyhow::Result<bool> {
+    if args.clients == 0 || args.repeat == 0 {
+        bail!("--clients and --repeat must be at least 1");
+    }
+    let server_bin = args.run.server_bin()?;
+    let mut work = WorkDir::create(args.run.work_dir.as_deref(), args.run.keep)?;
+    let data_dir = work.path.join("data");
+    let archive_dir = work.path.join("archive");
+    let mut server_args = args.run.server_args.clone();
+    server_args.extend([
+        "--archive-location".to_string(),
+        archive_dir.display().to_string(),
+    ]);
+    let now = chrono::Utc::now().timestamp_millis();
+    progress(format_args!(
+        "generating {} of app JSON",
+        mb(args.size as f64)
+    ));
+    let data = datagen::generate_over(
+        Kind::AppJson,
+        args.size,
+        1_000_000,
+        args.seed,
+        now - 8 * DAY_MS,
+        5 * DAY_MS,
+        23 * 3_600_000,
+    );
+    let server = Server::start(&server_bin, &data_dir, &server_args)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let client = Client::new(&server.addr, server.creds.clone())?;
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    runtime.block_on(ingest::setup(&client, args.clients))?;
+    let bodies = ingest::build_bodies(&data, args.clients, threads);
+    progress(format_args!("ingesting {} events", data.events.len()));
+    runtime.block_on(ingest::send_all(&client, bodies, args.clients))?;
+    let range = Range {
+        start_s: (now - 14 * DAY_MS) / 1000,
+        end_s: now / 1000,
+    };
+    let time_all = |tier: &str| -> anyhow::Result<Vec<(TwRun, Vec<f64>)>> {
+        let mut out = Vec::new();
+        for (name, text) in QUERIES {
+            progress(format_args!("{tier}: {name}"));
+            let warm = runtime.block_on(run_insights(&client, &server, &[GROUP], range, text))?;
+            let mut walls = Vec::new();
+            for _ in 0..args.repeat {
+                let run =
+                    runtime.block_on(run_insights(&client, &server, &[GROUP], range, text))?;
+                walls.push(run.wall.as_secs_f64());
+            }
+            out.push((warm, walls));
+        }
+        Ok(out)
+    };
+    // The archive pass flushes first; flush the hot side the same way so both read files.
+    let extension = |op: &str, body: serde_json::Value| {
+        runtime.block_on(client.extension(op, &Body::new(body.to_string().into_bytes())))
+    };
+    extension(
+        "PutLifecyclePolicy",
+        json!({ "logGroupName": GROUP, "archiveAfterDays": 365 }),
+    )?;
+    extension("RunArchive", json!({ "logGroupName": GROUP }))?;
+    let hot = time_all("hot")?;
+    let (local_bytes, local_files) = tree_size(&data_dir.join("segments"), "parquet")?;
+    extension(
+        "PutLifecyclePolicy",
+        json!({ "logGroupName": GROUP, "archiveAfterDays": 7 }),
+    )?;
+    let started = Instant::now();
+    let report = extension("RunArchive", json!({ "logGroupName": GROUP }))?;
+    let archive_wall = started.elapsed();
+    let hours = report["archived"].as_array().map_or(0, Vec::len);
+    let (archive_bytes, archive_files) = tree_size(&archive_dir, "parquet")?;
+    let archived = time_all("archived")?;
+    server.stop(Duration::from_secs(600))?;
+
+    let mut same = true;
+    let mut rows = Vec::new();
+    let mut results = Vec::new();
+    for (((name, _), (hot_warm, hot_walls)), (arch_warm, arch_walls)) in
+        QUERIES.iter().zip(&hot).zip(&archived)
+    {
+        let equal = hot_warm.rows == arch_warm.rows;
+        same &= equal;
+        let (h, a) = (median(hot_walls.clone()), median(arch_walls.clone()));
+        rows.push(vec![
+            name.to_string(),
+            format!("{:.3}", h),
+            format!("{:.3}", a),
+            times(a / h),
+            if equal { "same" } else { "DIFFERENT" }.to_string(),
+        ]);
+        results.push(json!({
+            "query": name, "hot_s": h, "archived_s": a, "ratio": a / h, "same_rows": equal,
+        }));
+    }
+    let events = data.events.len();
+    match args.output {
+        Output::Json => println!(
+            "{}",
+            json!({
+                "events": events,
+                "message_bytes": data.message_bytes,
+                "local_segments": { "files": local_files, "bytes": local_bytes },
+                "archive": { "files": archive_files, "bytes": archive_bytes, "hours": hours,
+                             "pass_s": archive_wall.as_secs_f64() },
+                "queries": results,
+            })
+        ),
+        Output::Table => {
+            println!(
+                "{events} events, {} of text; hot: {local_files} segment files ({}); archived: {archive_files} files ({}) for {hours} hours, written in {:.2} s",
+                mb(data.message_bytes as f64),
+                mb(local_bytes as f64),
+                mb(archive_bytes as f64),
+                archive_wall.as_secs_f64()
+            );
+            print!(
+                "{}",
+                grid(
+                    &["query", "hot s", "archived s", "archived/hot", "rows"],
+                    &rows
+                )
+            );
+            println!(
+                "Median of {} runs after a warm-up, wall time of StartQuery to Complete.",
+                args.repeat
+            );
+        }
+    }
+    if !same {
+        work.keep = true;
+        progress(format_args!("rows differ; kept {}", work.path.display()));
+        return Err(anyhow::anyhow!("archived data answered differently")).context("bench archive");
+    }
+    Ok(true)
+}
