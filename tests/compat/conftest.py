@@ -390,3 +390,26 @@ def start_s3_trailwatch(binary, tmp_path_factory, s3, dev=True, extra=()):
 def stop_server(server):
     """SIGTERM a server started by a helper here; its exit status must be 0."""
     _stop(server)
+
+
+# ---------------------------------------------------------------------------
+# PySpark (local mode; needs Java 17+)
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """One local-mode SparkSession for the whole suite (starting a JVM is the slow part)."""
+    from pyspark.sql import SparkSession
+
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    session = (
+        SparkSession.builder.master("local[1]")
+        .appName("trailwatch-compat")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.shuffle.partitions", "1")
+        .config("spark.driver.bindAddress", "127.0.0.1")
+        .config("spark.driver.host", "127.0.0.1")
+        .getOrCreate()
+    )
+    yield session
+    session.stop()

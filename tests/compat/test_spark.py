@@ -1,40 +1,22 @@
 """Spark and DuckDB read what Trailwatch writes, without Trailwatch, and agree with its
 own Insights count: `trailwatch export` as JSON lines and Parquet, on a directory and on
-an S3-compatible bucket (moto's server)."""
+an S3-compatible bucket (moto's server); the archive through the table
+`trailwatch catalog ddl` defines."""
 
 import gzip
 import json
-import os
 import subprocess
+import time
 import uuid
 
 import duckdb
 import pytest
 
-from compat_helpers import MINUTE_MS, now_ms, put, wait_for_query
+from compat_helpers import DAY_MS, HOUR_MS, MINUTE_MS, now_ms, put, wait_for_query
 from conftest import make_client
 
 LEVELS = ["INFO", "ERROR", "WARN", "INFO", "DEBUG", "ERROR", "INFO"]
 EVENTS = 700
-
-
-@pytest.fixture(scope="session")
-def spark():
-    """One local-mode SparkSession for the whole suite (starting a JVM is the slow part)."""
-    from pyspark.sql import SparkSession
-
-    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    session = (
-        SparkSession.builder.master("local[1]")
-        .appName("trailwatch-compat")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.shuffle.partitions", "1")
-        .config("spark.driver.bindAddress", "127.0.0.1")
-        .config("spark.driver.host", "127.0.0.1")
-        .getOrCreate()
-    )
-    yield session
-    session.stop()
 
 
 @pytest.fixture(scope="module")
@@ -141,3 +123,66 @@ def test_export_to_s3_bucket(trailwatch_bin, dev_server, app_logs, s3_server):
     assert {line["@logStream"] for line in lines} == {"web-1"}
     assert sum(1 for line in lines if line.get("level") == "ERROR") == count // 2
     assert lines[0]["@timestamp"].endswith("Z") and "@ingestionTime" in lines[0]
+
+
+def catalog_ddl(trailwatch_bin, engine, archive, table):
+    proc = subprocess.run(
+        [str(trailwatch_bin), "catalog", "ddl", "--engine", engine, "--archive", str(archive), table],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def test_spark_reads_the_archive_through_catalog_ddl(trailwatch_bin, dev_server, spark):
+    logs = make_client("logs", dev_server.endpoint, "AKIDEXAMPLE", "x")
+    group = f"/spark/archive-{uuid.uuid4().hex[:8]}"
+    logs.create_log_group(logGroupName=group)
+    logs.create_log_stream(logGroupName=group, logStreamName="app")
+    # Ten days back (PutLogEvents takes up to 14), two hours of events.
+    start = (now_ms() - 10 * DAY_MS) // HOUR_MS * HOUR_MS
+    put(logs, group, "app", [
+        (start + i * MINUTE_MS, json.dumps({"level": "ERROR" if i % 5 == 0 else "INFO", "i": i}))
+        for i in range(120)
+    ])
+    query_id = logs.start_query(
+        logGroupName=group, startTime=start // 1000 - 60, endTime=now_ms() // 1000,
+        queryString='filter level = "ERROR" | stats count(*) as n',
+    )["queryId"]
+    resp = wait_for_query(lambda: logs.get_query_results(queryId=query_id))
+    errors = int({f["field"]: f["value"] for f in resp["results"][0]}["n"])
+    assert errors == 24
+
+    env = {"AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "x",
+           "PATH": "/usr/bin:/bin", "HOME": "/nonexistent"}
+    for args in (["policy", "--group", group, "--archive-after-days", "7"],
+                 ["run", "--group", group]):
+        proc = subprocess.run(
+            [str(trailwatch_bin), "archive", *args, "--endpoint", dev_server.endpoint],
+            env=env, capture_output=True, text=True, timeout=120,
+        )
+        assert proc.returncode == 0, proc.stderr
+    archive = dev_server.data_dir / "archive"
+    assert len(list(archive.rglob("*.parquet"))) >= 2
+
+    table = f"tw_archive_{uuid.uuid4().hex[:6]}"
+    ddl = catalog_ddl(trailwatch_bin, "spark", archive, table)
+    statements = [s.strip() for s in ddl.split(";\n") if s.strip()]
+    assert statements[-1] == f"MSCK REPAIR TABLE {table}"
+    for statement in statements:
+        spark.sql(statement)
+    rows = spark.sql(
+        f"SELECT count(*) AS n FROM {table} WHERE log_group = '{group}' "
+        "AND get_json_object(message, '$.level') = 'ERROR'"
+    ).collect()
+    assert rows[0]["n"] == errors
+    assert spark.sql(f"SELECT count(*) AS n FROM {table} WHERE log_group = '{group}'").collect()[0]["n"] == 120
+
+    # The other engines' statements name the same layout.
+    athena = catalog_ddl(trailwatch_bin, "athena", "s3://bucket/archive", "logs.tw")
+    assert "LOCATION 's3://bucket/archive/'" in athena
+    assert ("'storage.location.template' = 's3://bucket/archive/account=${account}/region=${region}"
+            "/log_group=${log_group}/date=${date}/hour=${hour}/'") in athena
+    trino = catalog_ddl(trailwatch_bin, "trino", "s3://bucket/archive", "hive.logs.tw")
+    assert "external_location = 's3://bucket/archive'" in trino
+    assert "CALL hive.system.sync_partition_metadata('logs', 'tw', 'ADD');" in trino
