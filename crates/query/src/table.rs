@@ -640,9 +640,10 @@ pub fn log_table(
             .into_iter()
             .map(|s| (s.name, s.id))
             .collect();
-        let cutoff = group
-            .retention_days
-            .map(|d| model::time::now_ms() - i64::from(d) * model::time::DAY_MS);
+        // Retention and the lifecycle policy's deletion age hide expired rows alike.
+        let cutoff = store
+            .visible_from(group, model::time::now_ms())
+            .map_err(external)?;
         let scan = Arc::new(GroupScan {
             store: store.clone(),
             group_id: group.id,

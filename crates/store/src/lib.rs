@@ -9,6 +9,12 @@
 //!
 //! One process owns a data directory (`LOCK`); memory is bounded by the memtable budget,
 //! past which writers wait for the flusher.
+//!
+//! Each catalog segment row names its tier: `local` (under `segments/`) or `archive`
+//! (under the archive location, where [`archive`] moves the hours a group's lifecycle
+//! policy says are old, in a Hive layout other engines read). Readers go through
+//! [`Store::snapshot`], [`Store::read`] and [`Store::segment_bytes`], which fetch each
+//! file from its tier, so they never tell the two apart.
 
 pub mod archive;
 pub mod catalog;

@@ -35,11 +35,10 @@ pub(crate) struct PutInput {
     log_events: Option<Vec<RawEvent>>,
 }
 
-/// The retention cutoff of a group now, if it has a retention policy.
-fn retention_cutoff(group: &GroupRow, now: i64) -> Option<i64> {
-    group
-        .retention_days
-        .map(|d| now - i64::from(d) * time::DAY_MS)
+/// The earliest event time a group keeps now (its retention, and its lifecycle
+/// policy's deletion age), if either is set.
+fn retention_cutoff(ctx: &Ctx<'_>, group: &GroupRow, now: i64) -> Result<Option<i64>, ApiError> {
+    Ok(ctx.state.store.visible_from(group, now)?)
 }
 
 fn sequence_token(seq: u64) -> String {
@@ -140,7 +139,7 @@ async fn append(
     let now = time::now_ms();
     let too_old_end =
         max_age_ms.map_or(0, |age| events.partition_point(|e| e.timestamp < now - age));
-    let expired_end = retention_cutoff(&group, now)
+    let expired_end = retention_cutoff(ctx, &group, now)?
         .map_or(0, |cutoff| events.partition_point(|e| e.timestamp < cutoff));
     let too_new_start = events.partition_point(|e| e.timestamp <= now + MAX_FUTURE_MS);
     let mut rejected = Map::new();
@@ -211,7 +210,7 @@ async fn read_page(
     Ok(ctx
         .state
         .store
-        .read(request, retention_cutoff(group, time::now_ms()))
+        .read(request, retention_cutoff(ctx, group, time::now_ms())?)
         .await?)
 }
 
