@@ -211,8 +211,9 @@ impl fmt::Debug for LogTable {
     }
 }
 
-/// The stream names a filter restricts `@logStream` to, when it is `@logStream = 'x'`
-/// or `@logStream IN ('x', ...)`.
+/// The stream names a filter restricts `@logStream` to, when it is `@logStream = 'x'`,
+/// `@logStream IN ('x', ...)`, or an `OR` of such (what DataFusion makes of a short `IN`
+/// list).
 fn stream_names(filter: &Expr) -> Option<Vec<String>> {
     let is_stream = |e: &Expr| matches!(e, Expr::Column(c) if c.name == LOG_STREAM);
     let text = |e: &Expr| match e {
@@ -240,6 +241,15 @@ fn stream_names(filter: &Expr) -> Option<Vec<String>> {
             list,
             negated: false,
         }) if is_stream(expr) => list.iter().map(text).collect(),
+        Expr::BinaryExpr(BinaryExpr {
+            left,
+            op: Operator::Or,
+            right,
+        }) => {
+            let mut names = stream_names(left)?;
+            names.extend(stream_names(right)?);
+            Some(names)
+        }
         _ => None,
     }
 }

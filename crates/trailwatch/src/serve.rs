@@ -130,13 +130,15 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         store: store.clone(),
         dev: args.dev,
         dev_account: Arc::from(model::DEV_ACCOUNT),
-        queries: Arc::new(api::logs::queries::QueryManager::new(
-            api::logs::queries::QueryConfig {
+        queries: Arc::new(
+            api::logs::queries::QueryManager::new(api::logs::queries::QueryConfig {
                 max_concurrent: args.query_concurrency,
                 timeout: Duration::from_secs(args.query_timeout_secs),
                 keep_results: Duration::from_secs(args.query_results_secs),
-            },
-        )),
+                results_dir: Some(args.data_dir.join("queries")),
+            })
+            .context("cannot read the kept query results")?,
+        ),
         live: api::logs::live_tail::LiveHub::default(),
     };
     let live = state.live.clone();

@@ -464,3 +464,90 @@ async fn queries_run_directly_on_a_stopped_servers_data_directory() {
     );
     assert_eq!(String::from_utf8_lossy(&out.stdout), "n\n20\n");
 }
+
+#[tokio::test]
+async fn finished_queries_keep_their_results_across_a_restart() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::dev(&tmp);
+    let c = server.client();
+    seed(&c).await;
+    let now = now_ms() / 1000;
+    let id = c
+        .start_query()
+        .log_group_name("app")
+        .start_time(now - 3600)
+        .end_time(now)
+        .query_string("stats count(*) as n by level | sort level")
+        .send()
+        .await
+        .unwrap()
+        .query_id()
+        .unwrap()
+        .to_string();
+    let (status, before) = results(&c, &id).await;
+    assert_eq!(status, QueryStatus::Complete);
+    assert_eq!(server.terminate().code(), Some(0));
+
+    let server = Server::dev(&tmp);
+    let c = server.client();
+    let after = c.get_query_results().query_id(&id).send().await.unwrap();
+    assert_eq!(after.status(), Some(&QueryStatus::Complete));
+    assert_eq!(after.results(), before.as_slice());
+    let counts: Vec<_> = after
+        .results()
+        .iter()
+        .map(|r| (value(r, "level").unwrap(), value(r, "n").unwrap()))
+        .collect();
+    assert_eq!(counts, [("ERROR", "5"), ("INFO", "15")]);
+    assert_eq!(after.statistics().unwrap().records_scanned(), 20.0);
+    let listed = c.describe_queries().send().await.unwrap();
+    let q = listed
+        .queries()
+        .iter()
+        .find(|q| q.query_id() == Some(id.as_str()))
+        .expect("the kept query is listed");
+    assert_eq!(q.status(), Some(&QueryStatus::Complete));
+    assert_eq!(q.log_group_name(), Some("app"));
+}
+
+#[tokio::test]
+async fn kept_results_expire_after_the_configured_time() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(tmp.path(), true, &["--query-results-secs", "1"]);
+    let c = server.client();
+    seed(&c).await;
+    let now = now_ms() / 1000;
+    let id = c
+        .start_query()
+        .log_group_name("app")
+        .start_time(now - 3600)
+        .end_time(now)
+        .query_string("stats count(*)")
+        .send()
+        .await
+        .unwrap()
+        .query_id()
+        .unwrap()
+        .to_string();
+    assert_eq!(results(&c, &id).await.0, QueryStatus::Complete);
+    assert_eq!(server.terminate().code(), Some(0));
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+
+    let server = Server::start(tmp.path(), true, &["--query-results-secs", "1"]);
+    let err = error_of(
+        server
+            .client()
+            .get_query_results()
+            .query_id(&id)
+            .send()
+            .await,
+    );
+    assert_eq!(err.0, "ResourceNotFoundException");
+    assert_eq!(
+        std::fs::read_dir(tmp.path().join("queries"))
+            .unwrap()
+            .count(),
+        0,
+        "the expired result file is deleted"
+    );
+}

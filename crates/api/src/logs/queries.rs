@@ -1,15 +1,20 @@
 //! Logs Insights through the API: StartQuery runs a query in the background with AWS's
 //! statuses, a concurrency limit and a timeout; GetQueryResults, StopQuery,
 //! DescribeQueries, GetLogRecord, and saved query definitions.
+//!
+//! Finished queries are written to `<data-dir>/queries/<id>.json`, so their results
+//! survive a restart for as long as the configured keep time; a query the server was
+//! still running when it stopped comes back as `Failed`.
 
 use super::{Ctx, check_enum, check_len, check_range, required};
 use crate::error::{ApiError, constraint};
 use query::engine::{self, QueryOutput, QueryRequest};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use store::{GroupRow, QueryDefinition, Store};
 use tokio::sync::Semaphore;
 
@@ -22,9 +27,11 @@ pub struct QueryConfig {
     pub timeout: Duration,
     /// How long a finished query's results stay available.
     pub keep_results: Duration,
+    /// Where finished queries are kept across restarts; `None` keeps them in memory only.
+    pub results_dir: Option<PathBuf>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 enum Status {
     Scheduled,
     Running,
@@ -58,11 +65,67 @@ struct QueryState {
     log_group_name: Option<String>,
     groups_scanned: usize,
     status: Status,
+    /// Epoch ms, when StartQuery was called.
     create_time: i64,
-    started: Instant,
-    finished: Option<Instant>,
+    /// Epoch ms, when the query ended.
+    finished: Option<i64>,
     output: QueryOutput,
     task: Option<tokio::task::AbortHandle>,
+}
+
+impl QueryState {
+    fn duration_ms(&self) -> i64 {
+        self.finished.unwrap_or_else(model::time::now_ms) - self.create_time
+    }
+}
+
+/// A finished query as kept on disk.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SavedQuery {
+    scope: model::Scope,
+    language: String,
+    query_string: String,
+    log_group_name: Option<String>,
+    groups_scanned: usize,
+    status: Status,
+    create_time: i64,
+    finished: i64,
+    rows: Vec<Vec<(String, String)>>,
+    records_scanned: u64,
+    records_matched: u64,
+    bytes_scanned: u64,
+}
+
+impl SavedQuery {
+    fn into_state(self) -> QueryState {
+        QueryState {
+            scope: self.scope,
+            language: if self.language == "SQL" {
+                "SQL"
+            } else {
+                "CWLI"
+            },
+            query_string: self.query_string,
+            log_group_name: self.log_group_name,
+            groups_scanned: self.groups_scanned,
+            // A query that was running when the server stopped never finished.
+            status: if self.status.finished() {
+                self.status
+            } else {
+                Status::Failed
+            },
+            create_time: self.create_time,
+            finished: Some(self.finished),
+            output: QueryOutput {
+                rows: self.rows,
+                records_scanned: self.records_scanned,
+                records_matched: self.records_matched,
+                bytes_scanned: self.bytes_scanned,
+            },
+            task: None,
+        }
+    }
 }
 
 /// Every query of the server, by id.
@@ -73,13 +136,18 @@ pub struct QueryManager {
 }
 
 impl QueryManager {
-    /// A manager with `config`'s limits.
-    pub fn new(config: QueryConfig) -> QueryManager {
-        QueryManager {
+    /// A manager with `config`'s limits, holding the finished queries kept on disk.
+    pub fn new(config: QueryConfig) -> std::io::Result<QueryManager> {
+        let mut queries = HashMap::new();
+        if let Some(dir) = &config.results_dir {
+            std::fs::create_dir_all(dir)?;
+            queries = load_saved(dir, config.keep_results)?;
+        }
+        Ok(QueryManager {
             slots: Arc::new(Semaphore::new(config.max_concurrent.max(1))),
             config,
-            queries: Mutex::new(HashMap::new()),
-        }
+            queries: Mutex::new(queries),
+        })
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, QueryState>> {
@@ -88,9 +156,20 @@ impl QueryManager {
 
     /// Drops the results of queries finished longer ago than the configured time.
     fn expire(&self) {
-        let keep = self.config.keep_results;
-        self.lock()
-            .retain(|_, q| q.finished.is_none_or(|t| t.elapsed() < keep));
+        let oldest = model::time::now_ms() - self.config.keep_results.as_millis() as i64;
+        let mut expired = Vec::new();
+        self.lock().retain(|id, q| {
+            let keep = q.finished.is_none_or(|t| t >= oldest);
+            if !keep {
+                expired.push(id.clone());
+            }
+            keep
+        });
+        if let Some(dir) = &self.config.results_dir {
+            for id in expired {
+                let _ = std::fs::remove_file(saved_path(dir, &id));
+            }
+        }
     }
 
     fn set(&self, id: &str, update: impl FnOnce(&mut QueryState)) {
@@ -98,6 +177,86 @@ impl QueryManager {
             update(q);
         }
     }
+
+    /// Writes a query to the results directory, when it starts and when it ends. Results
+    /// are a convenience, not data: a failed write is logged and the query stays
+    /// answerable from memory.
+    fn save(&self, id: &str) {
+        let Some(dir) = &self.config.results_dir else {
+            return;
+        };
+        let text = {
+            let queries = self.lock();
+            let Some(q) = queries.get(id) else {
+                return;
+            };
+            // A query saved while it runs is kept as long as one that ended when it began.
+            let finished = q.finished.unwrap_or(q.create_time);
+            let saved = SavedQuery {
+                scope: q.scope.clone(),
+                language: q.language.to_string(),
+                query_string: q.query_string.clone(),
+                log_group_name: q.log_group_name.clone(),
+                groups_scanned: q.groups_scanned,
+                status: q.status,
+                create_time: q.create_time,
+                finished,
+                rows: q.output.rows.clone(),
+                records_scanned: q.output.records_scanned,
+                records_matched: q.output.records_matched,
+                bytes_scanned: q.output.bytes_scanned,
+            };
+            match serde_json::to_vec(&saved) {
+                Ok(text) => text,
+                Err(e) => {
+                    tracing::warn!(query = %id, error = %e, "cannot encode query results");
+                    return;
+                }
+            }
+        };
+        let path = saved_path(dir, id);
+        // A query's start and end may be saved at once: each write has its own partial file.
+        let partial = dir.join(format!("{id}.{}.partial", uuid::Uuid::new_v4().simple()));
+        let written =
+            std::fs::write(&partial, text).and_then(|()| std::fs::rename(&partial, &path));
+        if let Err(e) = written {
+            tracing::warn!(query = %id, error = %e, "cannot keep query results on disk");
+            let _ = std::fs::remove_file(&partial);
+        }
+    }
+}
+
+fn saved_path(dir: &Path, id: &str) -> PathBuf {
+    dir.join(format!("{id}.json"))
+}
+
+/// Reads the kept queries still inside the keep time, deleting the expired and the
+/// unreadable (a crash mid-write leaves only a `.partial` file, which is dropped too).
+fn load_saved(dir: &Path, keep: Duration) -> std::io::Result<HashMap<String, QueryState>> {
+    let oldest = model::time::now_ms() - keep.as_millis() as i64;
+    let mut queries = HashMap::new();
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        let id = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_suffix(".json"))
+            .map(str::to_string);
+        let saved = id.as_ref().and_then(|_| {
+            std::fs::read(&path)
+                .ok()
+                .and_then(|bytes| serde_json::from_slice::<SavedQuery>(&bytes).ok())
+        });
+        match (id, saved) {
+            (Some(id), Some(saved)) if saved.finished >= oldest => {
+                queries.insert(id, saved.into_state());
+            }
+            _ => {
+                let _ = std::fs::remove_file(&path);
+            }
+        }
+    }
+    Ok(queries)
 }
 
 #[derive(Deserialize)]
@@ -248,7 +407,6 @@ pub(crate) async fn start(ctx: &Ctx<'_>, input: StartInput) -> Result<Value, Api
             groups_scanned: groups.len(),
             status: Status::Scheduled,
             create_time: model::time::now_ms(),
-            started: Instant::now(),
             finished: None,
             output: QueryOutput::default(),
             task: None,
@@ -272,6 +430,7 @@ pub(crate) async fn start(ctx: &Ctx<'_>, input: StartInput) -> Result<Value, Api
         .await;
     });
     manager.set(&id, |q| q.task = Some(handle.abort_handle()));
+    manager.save(&id);
     Ok(json!({ "queryId": id }))
 }
 
@@ -311,7 +470,7 @@ async fn run_query(
     };
     let outcome = tokio::time::timeout(manager.config.timeout, running).await;
     manager.set(&id, |q| {
-        q.finished = Some(Instant::now());
+        q.finished = Some(model::time::now_ms());
         match outcome {
             Ok(Ok(output)) => {
                 q.output = output;
@@ -324,6 +483,7 @@ async fn run_query(
             Err(_) => q.status = Status::Timeout,
         }
     });
+    manager.save(&id);
 }
 
 /// Trailwatch's extension of SQL StartQuery: a `CREATE EXTERNAL TABLE` statement defines a
@@ -344,7 +504,7 @@ async fn create_external_table(ctx: &Ctx<'_>, text: &str) -> Result<Option<Strin
     let manager = ctx.state.queries.clone();
     manager.expire();
     let id = uuid::Uuid::new_v4().to_string();
-    let now = Instant::now();
+    let now = model::time::now_ms();
     manager.lock().insert(
         id.clone(),
         QueryState {
@@ -354,8 +514,7 @@ async fn create_external_table(ctx: &Ctx<'_>, text: &str) -> Result<Option<Strin
             log_group_name: None,
             groups_scanned: 0,
             status: Status::Complete,
-            create_time: model::time::now_ms(),
-            started: now,
+            create_time: now,
             finished: Some(now),
             output: QueryOutput {
                 rows: vec![vec![
@@ -368,6 +527,7 @@ async fn create_external_table(ctx: &Ctx<'_>, text: &str) -> Result<Option<Strin
             task: None,
         },
     );
+    manager.save(&id);
     Ok(Some(id))
 }
 
@@ -460,19 +620,22 @@ pub(crate) async fn get_results(ctx: &Ctx<'_>, input: IdInput) -> Result<Value, 
 pub(crate) async fn stop(ctx: &Ctx<'_>, input: IdInput) -> Result<Value, ApiError> {
     let id = required(&input.query_id, "queryId")?;
     ctx.authorize("StopQuery", "*")?;
-    let mut queries = ctx.state.queries.lock();
-    let q = queries
-        .get_mut(id)
-        .filter(|q| &q.scope == ctx.scope())
-        .ok_or_else(unknown_query)?;
-    if q.status.finished() {
-        return Ok(json!({ "success": false }));
+    {
+        let mut queries = ctx.state.queries.lock();
+        let q = queries
+            .get_mut(id)
+            .filter(|q| &q.scope == ctx.scope())
+            .ok_or_else(unknown_query)?;
+        if q.status.finished() {
+            return Ok(json!({ "success": false }));
+        }
+        if let Some(task) = q.task.take() {
+            task.abort();
+        }
+        q.status = Status::Cancelled;
+        q.finished = Some(model::time::now_ms());
     }
-    if let Some(task) = q.task.take() {
-        task.abort();
-    }
-    q.status = Status::Cancelled;
-    q.finished = Some(Instant::now());
+    ctx.state.queries.save(id);
     Ok(json!({ "success": true }))
 }
 
@@ -535,8 +698,7 @@ pub(crate) async fn describe(ctx: &Ctx<'_>, input: DescribeInput) -> Result<Valu
             if let Some(g) = &q.log_group_name {
                 info.insert("logGroupName".into(), json!(g));
             }
-            let duration = q.finished.unwrap_or_else(Instant::now) - q.started;
-            info.insert("queryDuration".into(), json!(duration.as_millis() as i64));
+            info.insert("queryDuration".into(), json!(q.duration_ms()));
             info.insert("bytesScanned".into(), json!(q.output.bytes_scanned as f64));
             Value::Object(info)
         })
