@@ -537,15 +537,20 @@ impl Store {
                         }
                     }
                     _ = archive_tick.tick() => {
-                        match store.run_archive(None).await {
-                            Ok(r) if r.hours.is_empty() && r.orphans_removed == 0 => {}
-                            Ok(r) => tracing::info!(
-                                hours = r.hours.len(),
-                                orphans = r.orphans_removed,
-                                "archived segments"
-                            ),
-                            Err(e) => tracing::warn!(error = %e, "archive pass failed"),
-                        }
+                        // A pass can take long; flushes must go on meanwhile, or writers
+                        // would wait on a full memtable until it ends.
+                        let store = store.clone();
+                        tokio::spawn(async move {
+                            match store.run_archive(None).await {
+                                Ok(r) if r.hours.is_empty() && r.orphans_removed == 0 => {}
+                                Ok(r) => tracing::info!(
+                                    hours = r.hours.len(),
+                                    orphans = r.orphans_removed,
+                                    "archived segments"
+                                ),
+                                Err(e) => tracing::warn!(error = %e, "archive pass failed"),
+                            }
+                        });
                     }
                 }
             }

@@ -403,3 +403,46 @@ async fn old_hours_move_to_the_archive_and_answers_stay_the_same() {
     );
     assert!(ok, "{stderr}");
 }
+
+#[tokio::test]
+async fn the_server_archives_on_its_own_schedule() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let archive = tmp.path().join("archive");
+    let location = archive.to_str().unwrap().to_string();
+    let server = Server::start(
+        &data,
+        true,
+        &[
+            "--archive-location",
+            &location,
+            "--archive-interval-secs",
+            "1",
+        ],
+    );
+    let logs = server.client();
+    seed(&logs, (now_ms() - 12 * DAY_MS) / HOUR_MS * HOUR_MS).await;
+    let (ok, _, stderr) = cli(
+        &server,
+        &[
+            "archive",
+            "policy",
+            "--group",
+            GROUP,
+            "--archive-after-days",
+            "7",
+        ],
+    );
+    assert!(ok, "{stderr}");
+    let archived = common::wait_for("the scheduled archive pass", async || {
+        let st = status(&server);
+        (st["archived"]["events"] == 120).then_some(st)
+    })
+    .await;
+    assert_eq!(archived["archived"]["files"], 3);
+    assert_eq!(files_under(&archive, ".parquet").len(), 3);
+    assert_eq!(
+        insights(&logs, "stats count(*) as n").await,
+        vec![vec![("n".to_string(), "122".to_string())]]
+    );
+}
