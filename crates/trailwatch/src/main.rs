@@ -57,6 +57,15 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if !matches!(cli.command, Command::Serve(_)) {
+        // Rust ignores SIGPIPE, so printing into a closed pipe (`trailwatch query ... |
+        // head`) would panic; a command-line tool should end quietly as `cat` does.
+        // Sockets are unaffected: the standard library sends with MSG_NOSIGNAL.
+        // SAFETY: setting a signal's disposition to its default before any thread starts.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

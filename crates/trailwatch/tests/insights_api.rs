@@ -551,3 +551,36 @@ async fn kept_results_expire_after_the_configured_time() {
         "the expired result file is deleted"
     );
 }
+
+#[test]
+fn printing_into_a_closed_pipe_ends_quietly() {
+    use std::io::{BufRead, BufReader};
+    let tmp = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_trailwatch"))
+        .args(["sql", "--data-dir"])
+        .arg(tmp.path().join("data"))
+        .args([
+            "--account",
+            "123456789012",
+            "SELECT * FROM unnest(range(1, 500000)) AS t(x)",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert_eq!(first.trim(), "x");
+    // The reader is gone, as after `| head -1`.
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    use std::os::unix::process::ExitStatusExt;
+    assert!(
+        out.status.signal() == Some(libc::SIGPIPE) || out.status.success(),
+        "{:?}",
+        out.status
+    );
+}
