@@ -119,14 +119,18 @@ pub fn open(path: &Path, counter: &ByteCounter) -> Result<Box<dyn BufRead + Send
         source,
     };
     let file = File::open(path).map_err(io_error)?;
-    let mut raw = BufReader::with_capacity(
-        256 * 1024,
-        Counted {
-            inner: file,
-            counter: counter.clone(),
-        },
-    );
-    let gzip = raw.fill_buf().map_err(io_error)?.starts_with(&[0x1f, 0x8b]);
+    decoded(Counted {
+        inner: file,
+        counter: counter.clone(),
+    })
+    .map_err(io_error)
+}
+
+/// Bytes from any source (an object store's, say) read as [`open`] reads a file:
+/// gunzipped when they start with gzip's magic bytes.
+pub fn decoded(raw: impl Read + Send + 'static) -> std::io::Result<Box<dyn BufRead + Send>> {
+    let mut raw = BufReader::with_capacity(256 * 1024, raw);
+    let gzip = raw.fill_buf()?.starts_with(&[0x1f, 0x8b]);
     Ok(if gzip {
         Box::new(BufReader::with_capacity(
             256 * 1024,

@@ -217,7 +217,7 @@ pub async fn create_external_table(
     let Some(table) = crate::external::parse_create(text, model::time::now_ms())? else {
         return Ok(None);
     };
-    crate::external::register(&SessionContext::new(), &table).await?;
+    crate::external::register(&SessionContext::new(), &table, store.s3_settings()).await?;
     store
         .catalog()
         .put_external_table(scope, &table)
@@ -238,13 +238,19 @@ pub async fn crawl(
     let defined = create_external_table(store, scope, &statement)
         .await?
         .ok_or_else(|| DataFusionError::Internal(format!("not a definition: {statement}")))?;
-    Ok((statement, external_columns(&defined).await?))
+    Ok((
+        statement,
+        external_columns(&defined, store.s3_settings()).await?,
+    ))
 }
 
 /// The columns of an external table with their types, as DataFusion prints them.
-pub async fn external_columns(table: &ExternalTable) -> Result<Vec<(String, String)>, QueryError> {
+pub async fn external_columns(
+    table: &ExternalTable,
+    s3: &store::objects::S3Settings,
+) -> Result<Vec<(String, String)>, QueryError> {
     let ctx = SessionContext::new();
-    crate::external::register(&ctx, table).await?;
+    crate::external::register(&ctx, table, s3).await?;
     let frame = ctx.table(table.name.as_str()).await?;
     Ok(frame
         .schema()
@@ -271,7 +277,7 @@ pub async fn run_sql(
     datafusion_functions_json::register_all(&mut ctx)?;
     let mut counters = Vec::new();
     for table in &tables.external {
-        crate::external::register(&ctx, table).await?;
+        crate::external::register(&ctx, table, store.s3_settings()).await?;
     }
     for group in &tables.groups {
         let (table, c) = table::log_table(store, std::slice::from_ref(group), start_ms, end_ms)?;

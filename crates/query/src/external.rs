@@ -38,10 +38,19 @@ use datafusion::physical_plan::streaming::PartitionStream;
 use datafusion::prelude::{SQLOptions, SessionContext};
 use datafusion::sql::parser::{DFParser, Statement};
 use formats::{Format, LineParser, LineReader};
+use futures::TryStreamExt;
+use object_store::path::Path as ObjectPath;
+use object_store::{ObjectStore, ObjectStoreExt};
 use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, LazyLock};
 use store::ExternalTable;
+use store::objects::{Location, S3Settings};
+
+/// A location that is not one.
+fn store_error(e: store::StoreError) -> DataFusionError {
+    DataFusionError::External(Box::new(e))
+}
 
 /// Formats DataFusion reads itself.
 const LISTING_FORMATS: [&str; 3] = ["PARQUET", "JSON", "CSV"];
@@ -125,8 +134,13 @@ fn vpc_layout(options: &[(String, datafusion::sql::sqlparser::ast::Value)]) -> O
         })
 }
 
-/// Makes `table` readable as a table of `ctx`.
-pub async fn register(ctx: &SessionContext, table: &ExternalTable) -> Result<(), QueryError> {
+/// Makes `table` readable as a table of `ctx`; an `s3://bucket/prefix` location is read
+/// from the S3-compatible store `s3` reaches.
+pub async fn register(
+    ctx: &SessionContext,
+    table: &ExternalTable,
+    s3: &S3Settings,
+) -> Result<(), QueryError> {
     if let Some(format) = aws_format(&table.format) {
         let source = if format == Format::CloudTrail {
             Source::CloudTrail
@@ -146,12 +160,21 @@ pub async fn register(ctx: &SessionContext, table: &ExternalTable) -> Result<(),
             };
             Source::Lines { format, vpc }
         };
-        let provider = FileTable::open(source, Path::new(&table.location))?;
+        let provider = FileTable::open(source, &table.location, s3).await?;
         ctx.register_table(
             TableReference::bare(table.name.as_str()),
             Arc::new(provider),
         )?;
         return Ok(());
+    }
+    if let s3_location @ Location::S3 { bucket, .. } =
+        &Location::parse(&table.location).map_err(store_error)?
+    {
+        // DataFusion's listing tables reach `s3://bucket/...` through the store registered
+        // for the bucket.
+        let url =
+            datafusion::execution::object_store::ObjectStoreUrl::parse(format!("s3://{bucket}"))?;
+        ctx.register_object_store(url.as_ref(), s3_location.open(s3).map_err(store_error)?);
     }
     let options = SQLOptions::new()
         .with_allow_ddl(true)
@@ -505,8 +528,27 @@ fn arrow_type(ty: formats::FieldType) -> DataType {
 /// One file and its partition values.
 #[derive(Debug, Clone)]
 struct PartFile {
+    /// Its path, or its key in `object`.
     path: PathBuf,
+    /// The object store it is in; `None` for a local file.
+    object: Option<Arc<dyn ObjectStore>>,
     partition: [Option<String>; 5],
+}
+
+impl PartFile {
+    /// Its bytes, gunzipped if need be. An object is fetched whole (objects are log
+    /// files of a few MB); the caller is a blocking thread of the runtime.
+    fn open(&self) -> Result<Box<dyn std::io::BufRead + Send>, DataFusionError> {
+        let Some(object) = &self.object else {
+            return formats::walk::open(&self.path, &formats::walk::ByteCounter::default())
+                .map_err(external);
+        };
+        let key = ObjectPath::from(self.path.to_string_lossy().as_ref());
+        let bytes = tokio::runtime::Handle::current()
+            .block_on(async { object.get(&key).await?.bytes().await })?;
+        formats::walk::decoded(std::io::Cursor::new(bytes))
+            .map_err(|e| DataFusionError::External(Box::new(e)))
+    }
 }
 
 /// The partition values of a file under `AWSLogs/[o-org/]<account>/<service>/<region>/YYYY/MM/DD/`,
@@ -556,23 +598,50 @@ struct FileTable {
 }
 
 impl FileTable {
-    fn open(source: Source, location: &Path) -> Result<FileTable, QueryError> {
+    async fn open(
+        source: Source,
+        location: &str,
+        s3: &S3Settings,
+    ) -> Result<FileTable, QueryError> {
         let format = match &source {
             Source::CloudTrail => Format::CloudTrail,
             Source::Lines { format, .. } => *format,
         };
-        let files = formats::walk::expand(&[location.to_path_buf()], |p| format.wants(p))
-            .map_err(|e| DataFusionError::External(Box::new(e)))?;
-        Ok(FileTable {
-            schema: source.schema(),
-            source,
-            files: files
+        let files = match Location::parse(location).map_err(store_error)? {
+            Location::Local(dir) => formats::walk::expand(&[dir], |p| format.wants(p))
+                .map_err(|e| DataFusionError::External(Box::new(e)))?
                 .into_iter()
                 .map(|f| PartFile {
                     partition: partition_of(&f.path),
                     path: f.path,
+                    object: None,
                 })
                 .collect(),
+            s3_location @ Location::S3 { .. } => {
+                let object = s3_location.open(s3).map_err(store_error)?;
+                let mut keys: Vec<PathBuf> = object
+                    .list(Some(&s3_location.prefix()))
+                    .map_ok(|meta| PathBuf::from(meta.location.as_ref()))
+                    .try_collect::<Vec<_>>()
+                    .await
+                    .map_err(DataFusionError::from)?
+                    .into_iter()
+                    .filter(|key| format.wants(key))
+                    .collect();
+                keys.sort();
+                keys.into_iter()
+                    .map(|key| PartFile {
+                        partition: partition_of(&key),
+                        path: key,
+                        object: Some(object.clone()),
+                    })
+                    .collect()
+            }
+        };
+        Ok(FileTable {
+            schema: source.schema(),
+            source,
+            files,
         })
     }
 
@@ -748,8 +817,7 @@ fn send(
 /// JSON are left out, as Athena leaves out rows it cannot read; `trailwatch import` lists
 /// them.
 fn read_records(file: &PartFile, tx: &BatchSender) -> Result<(), DataFusionError> {
-    let records = formats::cloudtrail::open(&file.path, &formats::walk::ByteCounter::default())
-        .map_err(external)?;
+    let records = formats::cloudtrail::Records::new(file.open()?, file.path.clone());
     let record_schema = record_schema();
     let record_type = DataType::Struct(record_schema.fields().clone());
     let mut rows = Vec::with_capacity(BATCH_ROWS);
@@ -797,9 +865,7 @@ fn read_lines(
     schema: &SchemaRef,
     tx: &BatchSender,
 ) -> Result<(), DataFusionError> {
-    let reader = formats::walk::open(&file.path, &formats::walk::ByteCounter::default())
-        .map_err(external)?;
-    let mut lines = LineReader::new(reader, parser, &file.path);
+    let mut lines = LineReader::new(file.open()?, parser, &file.path);
     let columns = schema.fields().len() - PARTITIONS.len();
     let new_builders = || -> Vec<Box<dyn ArrayBuilder>> {
         schema.fields()[..columns]

@@ -203,7 +203,9 @@ async fn crawl(args: CrawlArgs) -> anyhow::Result<()> {
         }
     }
     eprintln!("{statement}");
-    let columns = query::engine::external_columns(&table).await?;
+    // A crawled location is a local directory: no S3 store is read.
+    let columns =
+        query::engine::external_columns(&table, &store::objects::S3Settings::default()).await?;
     let rows: Vec<Vec<String>> = columns.into_iter().map(|(n, t)| vec![n, t]).collect();
     print_records(args.client.output, &["column", "type"], &rows);
     Ok(())
