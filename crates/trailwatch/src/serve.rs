@@ -109,7 +109,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let addr = listener.local_addr()?;
-    bootstrap_admin(&store, &args.data_dir, addr)?;
+    bootstrap_admin(&store, &args.data_dir, addr, args.dev)?;
     let background = store.spawn_background();
     let mut audit_options = audit::AuditOptions::new(&args.data_dir);
     audit_options.record = !args.no_audit;
@@ -223,17 +223,22 @@ pub fn init_logging(default: &str) {
 }
 
 /// On the first start, creates the account, an `admin` user allowed everything, and its
-/// access key, written to `<data-dir>/credentials` as the `default` profile.
+/// access key, written to `<data-dir>/credentials` as the `default` profile. A `--dev`
+/// server's account is the one every request of it acts in, so that data-directory
+/// commands find its groups.
 fn bootstrap_admin(
     store: &Store,
     data_dir: &Path,
     addr: std::net::SocketAddr,
+    dev: bool,
 ) -> anyhow::Result<()> {
     let catalog = store.catalog();
     if catalog.meta("account_id")?.is_some() {
         return Ok(());
     }
-    let account: String = {
+    let account: String = if dev {
+        model::DEV_ACCOUNT.to_string()
+    } else {
         use rand::Rng;
         let mut rng = rand::rng();
         (0..12)

@@ -430,9 +430,8 @@ async fn queries_run_directly_on_a_stopped_servers_data_directory() {
             .args(args)
             .arg("--data-dir")
             .arg(tmp.path())
+            // No --account: a --dev server's data lives in the account it bootstrapped.
             .args([
-                "--account",
-                "123456789012",
                 "--since",
                 "1h",
                 "--output",
