@@ -149,6 +149,11 @@ mod tests {
             key.len() - key.rfind('_').unwrap() - 1,
             16 + ".json.gz".len()
         );
+        let insight = insight_file_key(Some("p"), "111122223333", "us-east-2", ms);
+        assert!(insight.starts_with(
+            "p/AWSLogs/111122223333/CloudTrail-Insight/us-east-2/2015/08/17/111122223333_CloudTrail-Insight_us-east-2_20150817T1501Z_"
+        ));
+        assert_eq!(insight.len(), key.len() + 2 * "-Insight".len() + 2);
         assert_eq!(
             digest_key(
                 Some("p/"),
