@@ -345,19 +345,28 @@ fn measure(args: &QueryArgs, work: &WorkDir, server_bin: &Path) -> anyhow::Resul
     ));
     let ingest = runtime.block_on(ingest::send_all(&client, bodies, args.clients))?;
     progress(format_args!(
-        "ingested in {:.1} s ({:.1} MB/s); waiting for every event to be in a segment",
+        "ingested in {:.1} s ({:.1} MB/s); waiting for every event to be in a segment, compacted",
         ingest.wall.as_secs_f64(),
         raw_bytes as f64 / 1e6 / ingest.wall.as_secs_f64()
     ));
     let started = Instant::now();
+    // Every event in a segment, and compaction done: the file count held still for 3 s.
+    let mut settled: Option<(u64, Instant)> = None;
     let (segments, segment_rows) = loop {
         if let Some((files, rows)) = catalog_segments(&data_dir.join("catalog.sqlite"))
             && rows >= total_events as u64
         {
-            break (files, rows);
+            match settled {
+                Some((count, since)) if count == files => {
+                    if since.elapsed() >= Duration::from_secs(3) {
+                        break (files, rows);
+                    }
+                }
+                _ => settled = Some((files, Instant::now())),
+            }
         }
         if started.elapsed() > Duration::from_secs(600) {
-            bail!("the server had not flushed every event to segments after 600 s");
+            bail!("the server had not flushed and compacted every event after 600 s");
         }
         std::thread::sleep(Duration::from_millis(200));
     };

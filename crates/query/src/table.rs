@@ -35,7 +35,7 @@ use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock};
-use store::{GroupRow, SegmentRow, Store, segment};
+use store::{GroupRow, ReadPin, SegmentRow, Store, segment};
 
 /// System field: event time.
 pub const TIMESTAMP: &str = "@timestamp";
@@ -181,8 +181,9 @@ fn segment_columns(schema: &Schema) -> Vec<&'static str> {
 /// Where a partition's rows come from.
 #[derive(Clone)]
 enum Source {
-    /// One segment file.
-    Segment(SegmentRow),
+    /// One segment file, pinned: compaction or archiving may replace it meanwhile, but
+    /// its file stays until the scan is done with it.
+    Segment { file: SegmentRow, _pin: ReadPin },
     /// The group's unflushed rows.
     Memtable(RecordBatch),
 }
@@ -559,7 +560,7 @@ impl ExecutionPlan for LogScanExec {
                 };
                 futures::stream::iter(converted).boxed()
             }
-            Source::Segment(segment) => read_segment(
+            Source::Segment { file: segment, .. } => read_segment(
                 part.scan,
                 segment,
                 schema.clone(),
@@ -672,7 +673,10 @@ pub fn log_table(
                 scan: scan.clone(),
                 min_ts: segment.min_ts,
                 max_ts: segment.max_ts,
-                source: Source::Segment(segment),
+                source: Source::Segment {
+                    file: segment,
+                    _pin: snapshot.pin.clone(),
+                },
             });
         }
         if snapshot.memtable.num_rows() > 0 {

@@ -304,9 +304,11 @@ impl Store {
         let ids: Vec<i64> = segments.iter().map(|s| s.id).collect();
         let committed = {
             let _view = self.inner.view.write().unwrap_or_else(|e| e.into_inner());
-            self.inner
-                .catalog
-                .commit_archive(&ids, archived.as_ref().map(|(new, _)| new))?
+            self.inner.catalog.replace_segments(
+                &ids,
+                archived.as_ref().map(|(new, _)| new),
+                Tier::Archive,
+            )?
         };
         if !committed {
             if let Some((_, key)) = &archived {
@@ -328,7 +330,7 @@ impl Store {
 
 /// Decodes segment files, keeps the rows of live streams, sorts them as a flush does
 /// and encodes them as one Parquet file; `None` if no row is left.
-fn merge(
+pub(crate) fn merge(
     files: Vec<Bytes>,
     live: &HashSet<i64>,
     zstd_level: i32,

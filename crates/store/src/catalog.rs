@@ -713,10 +713,16 @@ impl Catalog {
         )?)
     }
 
-    /// Swaps local segments for the archived file that merges them, in one transaction.
-    /// Returns false, changing nothing, if any of them is gone (retention or a deleted
-    /// group got there first): the archived file then names rows no one may see.
-    pub fn commit_archive(&self, replaced: &[i64], archived: Option<&NewSegment>) -> Result<bool> {
+    /// Swaps local segments for the file of `tier` that merges them (an archived file,
+    /// or a compacted local one), in one transaction. Returns false, changing nothing, if
+    /// any of them is gone (retention, a deleted group or another merge got there first):
+    /// the merged file then names rows no one may see.
+    pub fn replace_segments(
+        &self,
+        replaced: &[i64],
+        merged: Option<&NewSegment>,
+        tier: Tier,
+    ) -> Result<bool> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         for id in replaced {
@@ -728,11 +734,11 @@ impl Catalog {
                 return Ok(false);
             }
         }
-        if let Some(s) = archived {
+        if let Some(s) = merged {
             tx.execute(
                 "INSERT INTO segments (group_id, path, hour, min_ts, max_ts, max_seq, rows, bytes, tier)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'archive')",
-                params![s.group_id, s.path, s.hour, s.min_ts, s.max_ts, s.max_seq as i64, s.rows, s.bytes],
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                params![s.group_id, s.path, s.hour, s.min_ts, s.max_ts, s.max_seq as i64, s.rows, s.bytes, tier.as_str()],
             )?;
         }
         tx.commit()?;

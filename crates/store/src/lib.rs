@@ -18,10 +18,12 @@
 
 pub mod archive;
 pub mod catalog;
+pub mod compact;
 pub mod error;
 pub mod iam;
 pub mod memtable;
 pub mod objects;
+mod pins;
 pub mod read;
 pub mod segment;
 pub mod wal;
@@ -31,6 +33,7 @@ pub use catalog::{
     SegmentRow, StreamRow, StreamStats, Tier, TierSummary,
 };
 pub use error::{Result, StoreError};
+pub use pins::ReadPin;
 pub use read::{Cursor, Direction, Page, ReadRequest};
 
 use bytes::Bytes;
@@ -99,6 +102,8 @@ pub struct Snapshot {
     pub segments: Vec<SegmentRow>,
     /// Unflushed rows in the range, in the segment schema (deleted streams included).
     pub memtable: arrow_array::RecordBatch,
+    /// Keeps `segments`' files from being deleted while the reader holds it.
+    pub pin: ReadPin,
 }
 
 /// The store; cheap to clone, shared by every request.
@@ -116,6 +121,8 @@ struct Inner {
     archive: archive::Archive,
     /// One archive pass at a time: a pass deletes the objects no catalog row names.
     archive_lock: AsyncMutex<()>,
+    /// Segment files out of the catalog wait here for the readers that listed them.
+    pins: pins::Pins,
     mem: Arc<RwLock<MemState>>,
     wal: Wal,
     /// Readers take it shared while they pick segments and memtables; a flush takes it
@@ -188,6 +195,7 @@ impl Store {
                 objects,
                 archive,
                 archive_lock: AsyncMutex::new(()),
+                pins: pins::Pins::default(),
                 mem,
                 wal,
                 view: RwLock::new(()),
@@ -260,7 +268,14 @@ impl Store {
     }
 
     /// Removes the files of segments the catalog no longer names, each from its tier.
+    /// Deletes files just taken out of the catalog, now or, if a reader may still open
+    /// them, once it is done (see [`pins`]).
     async fn remove_segment_files(&self, segments: &[SegmentRow]) {
+        let now = self.inner.pins.retire(segments);
+        self.delete_segment_files(&now).await;
+    }
+
+    async fn delete_segment_files(&self, segments: &[SegmentRow]) {
         for s in segments {
             let removed = match self.object_of(s.tier, &s.path) {
                 Ok((store, key)) => store.delete(&key).await.map_err(StoreError::from),
@@ -309,6 +324,7 @@ impl Store {
     /// Taken under the view lock, so no event is in both or in neither.
     pub fn snapshot(&self, group_id: i64, from: i64, to: i64) -> Result<Snapshot> {
         let _view = self.inner.view.read().unwrap_or_else(|e| e.into_inner());
+        let pin = self.inner.pins.pin();
         let segments = self.inner.catalog.segments(group_id, from, to)?;
         let mem = self.mem();
         let rows: Vec<&Row> = mem
@@ -318,7 +334,11 @@ impl Store {
             .filter(|r| r.timestamp >= from && r.timestamp <= to)
             .collect();
         let memtable = segment::to_batch(&rows)?;
-        Ok(Snapshot { segments, memtable })
+        Ok(Snapshot {
+            segments,
+            memtable,
+            pin,
+        })
     }
 
     /// The bytes of a segment file.
@@ -335,8 +355,9 @@ impl Store {
         if from > to {
             return Ok(read::into_page(Vec::new(), req.limit, req.max_bytes));
         }
-        let segments = {
+        let (segments, _pin) = {
             let _view = self.inner.view.read().unwrap_or_else(|e| e.into_inner());
+            let pin = self.inner.pins.pin();
             let segments = self.inner.catalog.segments(req.group_id, from, to)?;
             let mem = self.mem();
             for table in mem.tables() {
@@ -358,7 +379,7 @@ impl Store {
                     top.push(stored(row));
                 }
             }
-            segments
+            (segments, pin)
         };
         let mut hours: BTreeMap<i64, Vec<SegmentRow>> = BTreeMap::new();
         for s in segments {
@@ -487,6 +508,9 @@ impl Store {
     /// Deletes segments, local or archived, wholly past their group's retention or its
     /// lifecycle policy's deletion age.
     pub async fn enforce_retention(&self) -> Result<usize> {
+        // Files replaced earlier go once their readers have all finished.
+        let due = self.inner.pins.due();
+        self.delete_segment_files(&due).await;
         let now = time::now_ms();
         let mut expired = Vec::new();
         for group in self.inner.catalog.all_groups()? {
@@ -512,7 +536,8 @@ impl Store {
         self.inner.stop_background.notify_one();
     }
 
-    /// Runs the flusher and the retention sweeper until [`Store::stop_background`].
+    /// Runs the flusher, the retention sweeper, compaction and archive passes until
+    /// [`Store::stop_background`].
     pub fn spawn_background(&self) -> tokio::task::JoinHandle<()> {
         let store = self.clone();
         tokio::spawn(async move {
@@ -535,6 +560,7 @@ impl Store {
                             Ok(n) => tracing::info!(segments = n, "removed expired segments"),
                             Err(e) => tracing::warn!(error = %e, "retention sweep failed"),
                         }
+                        store.spawn_compaction();
                     }
                     _ = archive_tick.tick() => {
                         // A pass can take long; flushes must go on meanwhile, or writers
@@ -561,6 +587,23 @@ impl Store {
         if let Err(e) = self.flush().await {
             tracing::error!(error = %e, "flush failed");
         }
+        // A flush into settled hours (a backfill) leaves them in pieces.
+        self.spawn_compaction();
+    }
+
+    /// Runs a compaction pass beside the flusher, as archive passes run: merging takes a
+    /// while, and writers must not wait for it. A pass already running makes it a no-op.
+    fn spawn_compaction(&self) {
+        let store = self.clone();
+        tokio::spawn(async move {
+            match store.compact().await {
+                Ok(r) if r.merged == 0 => {}
+                Ok(r) => {
+                    tracing::info!(merged = r.merged, written = r.written, "compacted segments")
+                }
+                Err(e) => tracing::warn!(error = %e, "compaction failed"),
+            }
+        });
     }
 
     /// Flushes everything and stops the WAL writer; the last step of a graceful shutdown.
