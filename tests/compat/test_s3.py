@@ -202,5 +202,29 @@ def test_external_tables_over_s3(trailwatch_bin, tmp_path_factory, s3_server):
         errors = sql(trailwatch_bin, server,
                      "SELECT count(*) AS n FROM app_json WHERE level = 'ERROR' AND date = '2026-11-27'")
         assert int(errors[0]["n"]) == 10
+
+        # `catalog crawl s3://...` infers both tables as on disk.
+        def crawl(location, table):
+            proc = subprocess.run(
+                [str(trailwatch_bin), "catalog", "crawl", location, "--table", table,
+                 "--endpoint", server.endpoint, "--output", "json",
+                 "--s3-endpoint", s3_server.endpoint, "--s3-path-style"],
+                env={**s3_server.aws_env(), "PATH": "/usr/bin:/bin", "HOME": "/nonexistent"},
+                capture_output=True, text=True, timeout=300,
+            )
+            assert proc.returncode == 0, proc.stderr
+            return proc.stderr, {row["column"]: row["type"] for row in json.loads(proc.stdout)}
+
+        statement, columns = crawl(f"s3://{bucket}/trail/AWSLogs/", "crawled_trail")
+        assert "STORED AS CLOUDTRAIL" in statement and "useridentity" in columns
+        errors_query = "SELECT count(*) AS n FROM {} WHERE errorCode IS NOT NULL"
+        assert (sql(trailwatch_bin, server, errors_query.format("crawled_trail"))
+                == sql(trailwatch_bin, server, errors_query.format("local_logs")))
+        statement, columns = crawl(f"s3://{bucket}/json/", "crawled_json")
+        assert "STORED AS JSON PARTITIONED BY (date)" in statement, statement
+        assert columns["i"] == "Int64"
+        errors = sql(trailwatch_bin, server,
+                     "SELECT count(*) AS n FROM crawled_json WHERE level = 'ERROR' AND date = '2026-11-27'")
+        assert int(errors[0]["n"]) == 10
     finally:
         stop_server(server)

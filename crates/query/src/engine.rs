@@ -234,7 +234,12 @@ pub async fn crawl(
     location: &std::path::Path,
     table: &str,
 ) -> Result<(String, Vec<(String, String)>), QueryError> {
-    let statement = crate::external::crawl_statement(location, table)?;
+    let statement = crate::external::crawl_statement(
+        &location.display().to_string(),
+        table,
+        store.s3_settings(),
+    )
+    .await?;
     let defined = create_external_table(store, scope, &statement)
         .await?
         .ok_or_else(|| DataFusionError::Internal(format!("not a definition: {statement}")))?;

@@ -190,19 +190,84 @@ pub async fn register(
 /// the format (gzip for `.gz` JSON), `key=value` folders shared by every file become
 /// partition columns, and DataFusion infers the columns — nested objects as structs,
 /// arrays as lists, a field's types across records and files widened to one.
-pub fn crawl_statement(location: &Path, table: &str) -> Result<String, QueryError> {
-    let io = |e: formats::Error| DataFusionError::External(Box::new(e));
+/// `location` is a directory (or file) or `s3://bucket/prefix` of the store `s3` reaches.
+pub async fn crawl_statement(
+    location: &str,
+    table: &str,
+    s3: &S3Settings,
+) -> Result<String, QueryError> {
     let kinds = ["parquet", "csv", "json", "ndjson", "jsonl"];
-    let files = formats::walk::expand(&[location.to_path_buf()], |p| {
-        formats::walk::has_extension(p, &kinds)
+    let parsed = Location::parse(location).map_err(store_error)?;
+    let files = list_files(&parsed, s3, |p| formats::walk::has_extension(p, &kinds)).await?;
+    let (root, dir) = match &parsed {
+        Location::Local(path) if path.is_dir() => (
+            path.clone(),
+            format!("{}/", path.display().to_string().trim_end_matches('/')),
+        ),
+        Location::Local(path) => (path.clone(), path.display().to_string()),
+        s3_location => (
+            PathBuf::from(s3_location.prefix().as_ref()),
+            format!("{}/", s3_location.url()),
+        ),
+    };
+    let table = table.to_string();
+    // Reading objects blocks on the runtime, which only a blocking thread may do.
+    tokio::task::spawn_blocking(move || statement_for(&files, &root, &dir, &table))
+        .await
+        .map_err(|e| DataFusionError::External(Box::new(e)))?
+}
+
+/// The files of a location that `wanted` accepts, sorted: a directory's walked, a
+/// bucket prefix's listed.
+async fn list_files(
+    location: &Location,
+    s3: &S3Settings,
+    wanted: impl Fn(&Path) -> bool,
+) -> Result<Vec<PartFile>, QueryError> {
+    Ok(match location {
+        Location::Local(dir) => formats::walk::expand(std::slice::from_ref(dir), wanted)
+            .map_err(|e| DataFusionError::External(Box::new(e)))?
+            .into_iter()
+            .map(|f| PartFile {
+                partition: partition_of(&f.path),
+                path: f.path,
+                object: None,
+            })
+            .collect(),
+        s3_location @ Location::S3 { .. } => {
+            let object = s3_location.open(s3).map_err(store_error)?;
+            let mut keys: Vec<PathBuf> = object
+                .list(Some(&s3_location.prefix()))
+                .map_ok(|meta| PathBuf::from(meta.location.as_ref()))
+                .try_collect::<Vec<_>>()
+                .await
+                .map_err(DataFusionError::from)?
+                .into_iter()
+                .filter(|key| wanted(key))
+                .collect();
+            keys.sort();
+            keys.into_iter()
+                .map(|key| PartFile {
+                    partition: partition_of(&key),
+                    path: key,
+                    object: Some(object.clone()),
+                })
+                .collect()
+        }
     })
-    .map_err(io)?;
+}
+
+/// [`crawl_statement`] once the files are known; `dir` is the LOCATION to write.
+fn statement_for(
+    files: &[PartFile],
+    location: &Path,
+    dir: &str,
+    table: &str,
+) -> Result<String, QueryError> {
     let Some(first) = files.first() else {
-        return Err(DataFusionError::Plan(format!(
-            "no Parquet, CSV or JSON files under {}",
-            location.display()
-        ))
-        .into());
+        return Err(
+            DataFusionError::Plan(format!("no Parquet, CSV or JSON files under {dir}")).into(),
+        );
     };
     let count = |exts: &[&str]| {
         files
@@ -212,16 +277,11 @@ pub fn crawl_statement(location: &Path, table: &str) -> Result<String, QueryErro
     };
     let (parquet, csv) = (count(&["parquet"]), count(&["csv"]));
     let json = files.len() - parquet - csv;
-    let dir = if location.is_dir() {
-        format!("{}/", location.display().to_string().trim_end_matches('/'))
-    } else {
-        location.display().to_string()
-    };
     let quoted = |text: &str| text.replace('\'', "''");
-    if json >= parquet.max(csv) && holds_records_document(&first.path)? {
+    if json >= parquet.max(csv) && holds_records_document(first)? {
         return Ok(format!(
             "CREATE EXTERNAL TABLE {table} STORED AS CLOUDTRAIL LOCATION '{}'",
-            quoted(&dir)
+            quoted(dir)
         ));
     }
     let (format, mut options) = if parquet > csv.max(json) {
@@ -238,12 +298,12 @@ pub fn crawl_statement(location: &Path, table: &str) -> Result<String, QueryErro
     {
         options.push("'format.compression' 'gzip'".to_string());
     }
-    let partitions = shared_partition_keys(location, &files);
+    let partitions = shared_partition_keys(location, files);
     let mut statement = format!("CREATE EXTERNAL TABLE {table}");
     if format == "JSON" {
         // DataFusion infers each file alone and cannot merge `1` in one with `1.5` in
         // another; reading every record into one inference widens them as a crawler does.
-        let mut columns: Vec<String> = infer_json(&files)?
+        let mut columns: Vec<String> = infer_json(files)?
             .fields()
             .iter()
             .map(|f| {
@@ -261,7 +321,7 @@ pub fn crawl_statement(location: &Path, table: &str) -> Result<String, QueryErro
     if !partitions.is_empty() {
         statement += &format!(" PARTITIONED BY ({})", partitions.join(", "));
     }
-    statement += &format!(" LOCATION '{}'", quoted(&dir));
+    statement += &format!(" LOCATION '{}'", quoted(dir));
     if !options.is_empty() {
         statement += &format!(" OPTIONS ({})", options.join(", "));
     }
@@ -273,13 +333,12 @@ const INFER_RECORDS_PER_FILE: usize = 10_000;
 
 /// One schema for every file's records (up to [`INFER_RECORDS_PER_FILE`] each), types
 /// widened across all of them.
-fn infer_json(files: &[formats::walk::InputFile]) -> Result<Schema, QueryError> {
+fn infer_json(files: &[PartFile]) -> Result<Schema, QueryError> {
     use datafusion::arrow::error::ArrowError;
     use std::io::BufRead;
     let mut values: Vec<Value> = Vec::new();
     for file in files {
-        let reader = formats::walk::open(&file.path, &formats::walk::ByteCounter::default())
-            .map_err(|e| DataFusionError::External(Box::new(e)))?;
+        let reader = file.open()?;
         let lines = reader
             .lines()
             .map_while(Result::ok)
@@ -325,10 +384,9 @@ fn sql_type(ty: &DataType) -> String {
 }
 
 /// Whether a JSON file's first value is a `{"Records":[...]}` document (CloudTrail's).
-fn holds_records_document(path: &Path) -> Result<bool, QueryError> {
+fn holds_records_document(file: &PartFile) -> Result<bool, QueryError> {
     use std::io::Read;
-    let reader = formats::walk::open(path, &formats::walk::ByteCounter::default())
-        .map_err(|e| DataFusionError::External(Box::new(e)))?;
+    let reader = file.open()?;
     let mut head = Vec::with_capacity(64);
     reader
         .take(64)
@@ -340,7 +398,7 @@ fn holds_records_document(path: &Path) -> Result<bool, QueryError> {
 }
 
 /// The `key=value` folder keys every file has, in path order, relative to `location`.
-fn shared_partition_keys(location: &Path, files: &[formats::walk::InputFile]) -> Vec<String> {
+fn shared_partition_keys(location: &Path, files: &[PartFile]) -> Vec<String> {
     let keys_of = |path: &Path| -> Vec<String> {
         path.strip_prefix(location)
             .unwrap_or(path)
@@ -607,37 +665,8 @@ impl FileTable {
             Source::CloudTrail => Format::CloudTrail,
             Source::Lines { format, .. } => *format,
         };
-        let files = match Location::parse(location).map_err(store_error)? {
-            Location::Local(dir) => formats::walk::expand(&[dir], |p| format.wants(p))
-                .map_err(|e| DataFusionError::External(Box::new(e)))?
-                .into_iter()
-                .map(|f| PartFile {
-                    partition: partition_of(&f.path),
-                    path: f.path,
-                    object: None,
-                })
-                .collect(),
-            s3_location @ Location::S3 { .. } => {
-                let object = s3_location.open(s3).map_err(store_error)?;
-                let mut keys: Vec<PathBuf> = object
-                    .list(Some(&s3_location.prefix()))
-                    .map_ok(|meta| PathBuf::from(meta.location.as_ref()))
-                    .try_collect::<Vec<_>>()
-                    .await
-                    .map_err(DataFusionError::from)?
-                    .into_iter()
-                    .filter(|key| format.wants(key))
-                    .collect();
-                keys.sort();
-                keys.into_iter()
-                    .map(|key| PartFile {
-                        partition: partition_of(&key),
-                        path: key,
-                        object: Some(object.clone()),
-                    })
-                    .collect()
-            }
-        };
+        let location = Location::parse(location).map_err(store_error)?;
+        let files = list_files(&location, s3, |p| format.wants(p)).await?;
         Ok(FileTable {
             schema: source.schema(),
             source,

@@ -17,7 +17,7 @@ pub struct CatalogArgs {
 enum CatalogCommand {
     /// Infer a table over a directory (CloudTrail trees, JSON, CSV, Parquet; `key=value`
     /// folders as partitions) and define it for SQL.
-    Crawl(CrawlArgs),
+    Crawl(Box<CrawlArgs>),
     /// Print the CREATE TABLE statements that make Spark, Trino or Athena read the
     /// archive (`serve --archive-location`) as one partitioned table.
     Ddl(DdlArgs),
@@ -66,9 +66,13 @@ const ARCHIVE_PARTITIONS: [&str; 5] = ["account", "region", "log_group", "date",
 /// Options of `trailwatch catalog crawl`.
 #[derive(Args)]
 struct CrawlArgs {
-    /// The directory (or file) to crawl; the server reads it at query time, so it must
-    /// be a path the server sees.
-    location: PathBuf,
+    /// The directory (or file) or `s3://bucket/prefix` to crawl. This command reads it to
+    /// infer the table (S3 with the --s3-* flags or the standard AWS variables); the
+    /// server reads it at query time, so it must be a path the server sees or a bucket of
+    /// the server's S3 store.
+    location: String,
+    #[command(flatten)]
+    s3: crate::s3::S3Args,
     /// The table's name in SQL.
     #[arg(long)]
     table: String,
@@ -86,7 +90,7 @@ struct CrawlArgs {
 /// Runs `trailwatch catalog`.
 pub async fn run(args: CatalogArgs) -> anyhow::Result<()> {
     match args.command {
-        CatalogCommand::Crawl(args) => crawl(args).await,
+        CatalogCommand::Crawl(args) => crawl(*args).await,
         CatalogCommand::Ddl(args) => {
             let location = store::objects::Location::parse(&args.archive)?;
             print!("{}", archive_ddl(args.engine, &args.table, &location));
@@ -182,14 +186,22 @@ fn absolute(dir: &std::path::Path) -> PathBuf {
 
 /// Runs `trailwatch catalog crawl`.
 async fn crawl(args: CrawlArgs) -> anyhow::Result<()> {
-    let location = std::fs::canonicalize(&args.location)
-        .with_context(|| format!("cannot read {}", args.location.display()))?;
-    let statement = query::external::crawl_statement(&location, &args.table)?;
+    let s3 = args.s3.settings();
+    let location = match store::objects::Location::parse(&args.location)? {
+        store::objects::Location::Local(path) => std::fs::canonicalize(&path)
+            .with_context(|| format!("cannot read {}", path.display()))?
+            .display()
+            .to_string(),
+        s3_location => s3_location.url(),
+    };
+    let statement = query::external::crawl_statement(&location, &args.table, &s3).await?;
     let table = query::external::parse_create(&statement, model::time::now_ms())?
         .context("the crawl made no table definition")?;
     match &args.data_dir {
         Some(dir) => {
-            let store = store::Store::open(store::StoreOptions::new(dir)).with_context(|| {
+            let mut options = store::StoreOptions::new(dir);
+            options.s3 = s3.clone();
+            let store = store::Store::open(options).with_context(|| {
                 format!(
                     "cannot open {} (stop the server, or crawl with --endpoint)",
                     dir.display()
@@ -203,9 +215,7 @@ async fn crawl(args: CrawlArgs) -> anyhow::Result<()> {
         }
     }
     eprintln!("{statement}");
-    // A crawled location is a local directory: no S3 store is read.
-    let columns =
-        query::engine::external_columns(&table, &store::objects::S3Settings::default()).await?;
+    let columns = query::engine::external_columns(&table, &s3).await?;
     let rows: Vec<Vec<String>> = columns.into_iter().map(|(n, t)| vec![n, t]).collect();
     print_records(args.client.output, &["column", "type"], &rows);
     Ok(())
