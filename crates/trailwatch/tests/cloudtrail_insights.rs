@@ -103,8 +103,9 @@ async fn bursts_of_calls_and_errors_become_insights() {
         "a steady rate is usual"
     );
 
-    // Bursts: 40 creates, 40 deletes, 30 failing reads.
-    join_all((0..40).map(|i| {
+    // Bursts: 100 creates, 100 deletes, 60 failing reads (enough to stand out even when a
+    // slow machine spreads them over a few intervals).
+    join_all((0..100).map(|i| {
         logs.create_log_group()
             .log_group_name(format!("burst-{i}"))
             .send()
@@ -114,7 +115,7 @@ async fn bursts_of_calls_and_errors_become_insights() {
     .for_each(|r| {
         r.unwrap();
     });
-    join_all((0..40).map(|i| {
+    join_all((0..100).map(|i| {
         logs.delete_log_group()
             .log_group_name(format!("burst-{i}"))
             .send()
@@ -125,7 +126,7 @@ async fn bursts_of_calls_and_errors_become_insights() {
         r.unwrap();
     });
     let failed =
-        join_all((0..30).map(|_| logs.describe_log_streams().log_group_name("missing").send()))
+        join_all((0..60).map(|_| logs.describe_log_streams().log_group_name("missing").send()))
             .await;
     assert!(failed.iter().all(|r| r.is_err()));
 
