@@ -109,7 +109,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let addr = listener.local_addr()?;
-    bootstrap_admin(&store, &args.data_dir, addr, args.dev)?;
+    let endpoint = format!("{}://{addr}", if tls.is_some() { "https" } else { "http" });
+    bootstrap_admin(&store, &args.data_dir, &endpoint, args.dev)?;
     let background = store.spawn_background();
     let mut audit_options = audit::AuditOptions::new(&args.data_dir);
     audit_options.record = !args.no_audit;
@@ -143,8 +144,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     };
     let live = state.live.clone();
     println!(
-        "Trailwatch listening on {}://{addr} (data in {}{})",
-        if tls.is_some() { "https" } else { "http" },
+        "Trailwatch listening on {endpoint} (data in {}{})",
         args.data_dir.display(),
         if args.dev {
             ", --dev: no authentication"
@@ -229,7 +229,7 @@ pub fn init_logging(default: &str) {
 fn bootstrap_admin(
     store: &Store,
     data_dir: &Path,
-    addr: std::net::SocketAddr,
+    endpoint: &str,
     dev: bool,
 ) -> anyhow::Result<()> {
     let catalog = store.catalog();
@@ -276,7 +276,7 @@ fn bootstrap_admin(
     catalog.set_meta("account_id", &account)?;
     println!(
         "First start: created account {account} and its admin access key\n  aws_access_key_id = {}\n  aws_secret_access_key = {}\n(saved as profile `default` in {}; it is not shown again).\n\
-         Use it with: AWS_SHARED_CREDENTIALS_FILE={} aws logs describe-log-groups --endpoint-url http://{addr} --region us-east-1",
+         Use it with: AWS_SHARED_CREDENTIALS_FILE={} aws logs describe-log-groups --endpoint-url {endpoint} --region us-east-1",
         creds.access_key_id,
         creds.secret_access_key,
         path.display(),
