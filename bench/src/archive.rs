@@ -8,7 +8,7 @@
 use crate::client::{Body, Client};
 use crate::datagen::{self, Kind};
 use crate::ingest::{self, Output, WorkDir, progress, tree_size};
-use crate::queries::Range;
+use crate::queries::{self, Cell, Col, Range};
 use crate::query::{TwRun, median, run_insights};
 use crate::report::{grid, mb, times};
 use crate::server::Server;
@@ -21,22 +21,53 @@ use std::time::{Duration, Instant};
 const GROUP: &str = "/bench/ingest";
 const DAY_MS: i64 = 86_400_000;
 
-/// The queries timed on both tiers: a full scan with stats, a filter, a sorted listing.
-const QUERIES: [(&str, &str); 4] = [
-    ("count", "stats count(*) as n"),
+/// The queries timed on both tiers (a full scan with stats, a filter with a float
+/// average, a sorted listing), with their result columns.
+/// A query's name, its Insights text, and its result columns.
+type Query = (&'static str, &'static str, &'static [(&'static str, Col)]);
+
+const QUERIES: [Query; 4] = [
+    ("count", "stats count(*) as n", &[("n", Col::Int)]),
     (
         "filter-stats-bin",
         "filter level = \"ERROR\" | stats count(*) as errors, avg(latency_ms) as avg_latency by bin(1h) as hour | sort hour",
+        &[
+            ("hour", Col::Time),
+            ("errors", Col::Int),
+            ("avg_latency", Col::Float),
+        ],
     ),
     (
         "stats-by-field",
         "stats count(*) as n by level | sort level",
+        &[("level", Col::Text), ("n", Col::Int)],
     ),
     (
         "latest-20",
         "fields @timestamp, @logStream, @message | sort @timestamp desc | limit 20",
+        &[
+            ("@timestamp", Col::Time),
+            ("@logStream", Col::Text),
+            ("@message", Col::Text),
+        ],
     ),
 ];
+
+/// A run's rows as cells of `columns`, for [`queries::compare`].
+fn cells(run: &TwRun, columns: &[(&str, Col)]) -> Vec<Vec<Cell>> {
+    run.rows
+        .iter()
+        .map(|row| {
+            columns
+                .iter()
+                .map(|(name, col)| {
+                    let value = row.iter().find(|(f, _)| f == name).map(|(_, v)| v.as_str());
+                    queries::trailwatch_cell(value, *col)
+                })
+                .collect()
+        })
+        .collect()
+}
 
 /// Options of `bench archive`.
 #[derive(Args, Debug)]
@@ -104,7 +135,7 @@ pub fn run(args: ArchiveArgs) -> anyhow::Result<bool> {
     };
     let time_all = |tier: &str| -> anyhow::Result<Vec<(TwRun, Vec<f64>)>> {
         let mut out = Vec::new();
-        for (name, text) in QUERIES {
+        for (name, text, _) in QUERIES {
             progress(format_args!("{tier}: {name}"));
             let warm = runtime.block_on(run_insights(&client, &server, &[GROUP], range, text))?;
             let mut walls = Vec::new();
@@ -143,10 +174,19 @@ pub fn run(args: ArchiveArgs) -> anyhow::Result<bool> {
     let mut same = true;
     let mut rows = Vec::new();
     let mut results = Vec::new();
-    for (((name, _), (hot_warm, hot_walls)), (arch_warm, arch_walls)) in
+    for (((name, _, columns), (hot_warm, hot_walls)), (arch_warm, arch_walls)) in
         QUERIES.iter().zip(&hot).zip(&archived)
     {
-        let equal = hot_warm.rows == arch_warm.rows;
+        // Averages are float sums, whose last digits follow the order rows are read in.
+        let comparison = queries::compare(
+            columns,
+            &cells(hot_warm, columns),
+            &cells(arch_warm, columns),
+        );
+        if let Some(m) = &comparison.mismatch {
+            progress(format_args!("{name}: {m}"));
+        }
+        let equal = comparison.mismatch.is_none();
         same &= equal;
         let (h, a) = (median(hot_walls.clone()), median(arch_walls.clone()));
         rows.push(vec![
