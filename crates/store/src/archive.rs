@@ -218,6 +218,8 @@ impl Store {
         }
         self.flush().await?;
         self.enforce_retention().await?;
+        // As for any reader: files listed below stay readable until the pass is done.
+        let pin = self.inner.pins.pin();
         let known = self.inner.catalog.segment_paths(Tier::Archive)?;
         let now = time::now_ms();
         for (group, policy) in groups {
@@ -233,6 +235,9 @@ impl Store {
                 }
             }
         }
+        // The files this pass replaced waited only for it (and readers older than it).
+        drop(pin);
+        self.sweep_retired().await;
         Ok(report)
     }
 
@@ -267,22 +272,7 @@ impl Store {
         hour: i64,
         segments: Vec<crate::SegmentRow>,
     ) -> Result<Option<ArchivedHour>> {
-        let live: HashSet<i64> = self
-            .inner
-            .catalog
-            .streams(group.id)?
-            .into_iter()
-            .map(|s| s.id)
-            .collect();
-        let mut files = Vec::with_capacity(segments.len());
-        for s in &segments {
-            files.push(self.segment_bytes(s).await?);
-        }
-        let level = self.inner.opts.zstd_level;
-        let merged = tokio::task::spawn_blocking(move || merge(files, &live, level))
-            .await
-            .map_err(|e| StoreError::Corrupt(format!("archive merge panicked: {e}")))??;
-        let archived = match merged {
+        let archived = match self.merge_segments(group.id, &segments).await? {
             None => None,
             Some((mut new, data)) => {
                 new.group_id = group.id;
@@ -328,9 +318,36 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Reads a group's segments and merges their rows of live streams into one file
+    /// (see [`merge`]) off the async workers; `None` if no live row is left. The file's
+    /// group, hour and path are the caller's to fill in.
+    pub(crate) async fn merge_segments(
+        &self,
+        group_id: i64,
+        segments: &[crate::SegmentRow],
+    ) -> Result<Option<(NewSegment, Vec<u8>)>> {
+        let live: HashSet<i64> = self
+            .inner
+            .catalog
+            .streams(group_id)?
+            .into_iter()
+            .map(|s| s.id)
+            .collect();
+        let mut files = Vec::with_capacity(segments.len());
+        for s in segments {
+            files.push(self.segment_bytes(s).await?);
+        }
+        let level = self.inner.opts.zstd_level;
+        tokio::task::spawn_blocking(move || merge(files, &live, level))
+            .await
+            .map_err(|e| StoreError::Corrupt(format!("segment merge panicked: {e}")))?
+    }
+}
+
 /// Decodes segment files, keeps the rows of live streams, sorts them as a flush does
 /// and encodes them as one Parquet file; `None` if no row is left.
-pub(crate) fn merge(
+fn merge(
     files: Vec<Bytes>,
     live: &HashSet<i64>,
     zstd_level: i32,

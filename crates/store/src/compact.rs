@@ -4,15 +4,15 @@
 //! Each file is a partition a query opens, reads the footer of, and schedules, so a year
 //! of five-minute flushes would cost a one-year query a hundred thousand opens. A pass
 //! takes the hours that ended more than [`SETTLE`] ago, merges runs of their local
-//! segments (at most [`MERGED_BYTES`] of files at a time, so memory stays bounded) with
-//! the archive's merge, writes the result, swaps the catalog rows under the view lock,
+//! segments (at most [`MERGED_BYTES`] of files at a time, so memory stays bounded) as
+//! the archive merges hours, writes the result, swaps the catalog rows under the view lock,
 //! and only then deletes the old files — crash-safe the same way a flush is.
 
 use crate::catalog::{NewSegment, Tier};
-use crate::{Result, SegmentRow, Store, StoreError, archive};
+use crate::{Result, SegmentRow, Store};
 use model::time;
 use object_store::{ObjectStoreExt, PutPayload, path::Path as ObjectPath};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
 /// An hour is compacted once it ended this long ago: late flushes of it are rare by then.
 const SETTLE: i64 = 15 * 60 * 1000;
@@ -37,6 +37,9 @@ impl Store {
         let Ok(_pass) = self.inner.archive_lock.try_lock() else {
             return Ok(CompactReport::default());
         };
+        // Retention may take a listed file out of the catalog meanwhile; the pin keeps
+        // it readable until the pass is done.
+        let pin = self.inner.pins.pin();
         let limit = time::now_ms() - SETTLE;
         let mut report = CompactReport::default();
         for group in self.inner.catalog.all_groups()? {
@@ -53,6 +56,9 @@ impl Store {
                 }
             }
         }
+        // The files this pass replaced waited only for it (and readers older than it).
+        drop(pin);
+        self.sweep_retired().await;
         Ok(report)
     }
 
@@ -63,22 +69,7 @@ impl Store {
         group: &crate::GroupRow,
         run: Vec<SegmentRow>,
     ) -> Result<Option<bool>> {
-        let live: HashSet<i64> = self
-            .inner
-            .catalog
-            .streams(group.id)?
-            .into_iter()
-            .map(|s| s.id)
-            .collect();
-        let mut files = Vec::with_capacity(run.len());
-        for s in &run {
-            files.push(self.segment_bytes(s).await?);
-        }
-        let level = self.inner.opts.zstd_level;
-        let merged = tokio::task::spawn_blocking(move || archive::merge(files, &live, level))
-            .await
-            .map_err(|e| StoreError::Corrupt(format!("compaction merge panicked: {e}")))??;
-        let written: Option<NewSegment> = match merged {
+        let written: Option<NewSegment> = match self.merge_segments(group.id, &run).await? {
             None => None,
             Some((mut new, data)) => {
                 new.group_id = group.id;

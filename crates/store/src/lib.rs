@@ -275,6 +275,12 @@ impl Store {
         self.delete_segment_files(&now).await;
     }
 
+    /// Deletes the files replaced earlier whose readers have all finished.
+    async fn sweep_retired(&self) {
+        let due = self.inner.pins.due();
+        self.delete_segment_files(&due).await;
+    }
+
     async fn delete_segment_files(&self, segments: &[SegmentRow]) {
         for s in segments {
             let removed = match self.object_of(s.tier, &s.path) {
@@ -508,9 +514,7 @@ impl Store {
     /// Deletes segments, local or archived, wholly past their group's retention or its
     /// lifecycle policy's deletion age.
     pub async fn enforce_retention(&self) -> Result<usize> {
-        // Files replaced earlier go once their readers have all finished.
-        let due = self.inner.pins.due();
-        self.delete_segment_files(&due).await;
+        self.sweep_retired().await;
         let now = time::now_ms();
         let mut expired = Vec::new();
         for group in self.inner.catalog.all_groups()? {
