@@ -431,12 +431,7 @@ async fn queries_run_directly_on_a_stopped_servers_data_directory() {
             .arg("--data-dir")
             .arg(tmp.path())
             // No --account: a --dev server's data lives in the account it bootstrapped.
-            .args([
-                "--since",
-                "1h",
-                "--output",
-                "csv",
-            ])
+            .args(["--since", "1h", "--output", "csv"])
             .output()
             .unwrap()
     };
