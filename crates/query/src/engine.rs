@@ -117,11 +117,21 @@ pub async fn run(store: &Store, request: QueryRequest<'_>) -> Result<QueryOutput
             matched: matched.clone(),
         },
     )?;
-    let batches = ctx
+    let physical = ctx
         .execute_logical_plan(planned.plan)
         .await?
-        .collect()
+        .create_physical_plan()
         .await?;
+    let batches =
+        datafusion::physical_plan::collect(physical.clone(), ctx.task_ctx()).await?;
+    // `TRAILWATCH_LOG=query=debug` shows where a query spent its time.
+    tracing::debug!(
+        plan = %datafusion::physical_plan::display::DisplayableExecutionPlan::with_metrics(
+            physical.as_ref()
+        )
+        .indent(true),
+        "Insights query ran"
+    );
     let mut rows = Vec::new();
     for batch in &batches {
         render(batch, &planned.fields, planned.aggregated, &mut rows);

@@ -84,6 +84,13 @@ pub fn encode(rows: &[&Row], zstd_level: i32) -> Result<Vec<u8>> {
     for column in ["stream_id", "timestamp", "ingestion_time", "seq"] {
         props = props.set_column_encoding(ColumnPath::from(column), Encoding::DELTA_BINARY_PACKED);
     }
+    // Only the text is worth zstd. Delta-packed integers and dictionary keys shrink by a
+    // few bytes a row at most, while the reader makes a zstd context pair (hundreds of
+    // KiB, zeroed) for every compressed column chunk it opens: on hour files of a
+    // thousand events that cost a query more than decompressing the text.
+    for column in ["stream_id", "stream", "timestamp", "ingestion_time", "seq"] {
+        props = props.set_column_compression(ColumnPath::from(column), Compression::UNCOMPRESSED);
+    }
 
     let props = props
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
