@@ -58,7 +58,7 @@ def archive_server(trailwatch_bin, tmp_path_factory, s3_server):
 
 
 def test_archive_on_s3_is_read_by_spark_and_duckdb(trailwatch_bin, archive_server, s3_server,
-                                                  tmp_path):
+                                                  spark, tmp_path):
     server, bucket = archive_server
     logs = make_client("logs", server.endpoint, "AKIDEXAMPLE", "secret")
     group = f"/compat/archive-{uuid.uuid4().hex[:8]}"
@@ -112,16 +112,10 @@ def test_archive_on_s3_is_read_by_spark_and_duckdb(trailwatch_bin, archive_serve
         "WHERE json_extract_string(message, '$.level') = 'ERROR'").fetchall()[0][0]
     assert duck == errors
 
-    from pyspark.sql import SparkSession
     from pyspark.sql.functions import col, get_json_object
-    spark = (SparkSession.builder.master("local[1]").appName("trailwatch-archive")
-             .config("spark.ui.enabled", "false").getOrCreate())
-    try:
-        df = spark.read.parquet(str(local))
-        assert df.filter(get_json_object(col("message"), "$.level") == "ERROR").count() == errors
-        # Partition discovery gives back the group's own name.
-        groups = [r["log_group"] for r in df.select("log_group").distinct().collect()]
-        assert groups == [group]
-        assert df.count() == 360
-    finally:
-        spark.stop()
+    df = spark.read.parquet(str(local))
+    assert df.filter(get_json_object(col("message"), "$.level") == "ERROR").count() == errors
+    # Partition discovery gives back the group's own name.
+    groups = [r["log_group"] for r in df.select("log_group").distinct().collect()]
+    assert groups == [group]
+    assert df.count() == 360
