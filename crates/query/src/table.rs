@@ -593,31 +593,14 @@ fn read_segment(
         if !may_match(pruning.as_ref(), &schema, min_ts, max_ts) {
             return;
         }
-        // A local file is read on the decoding thread itself: a query opens a segment
-        // per hour and group, and each hop between threads costs as much as a small read.
-        let local = scan.store.local_segment_file(&segment);
-        let fetched = match local {
-            Some(_) => None,
-            None => match scan.store.segment_bytes(&segment).await {
-                Ok(d) => Some(d),
-                Err(e) => {
-                    let _ = tx.send(Err(DataFusionError::External(Box::new(e)))).await;
-                    return;
-                }
-            },
+        let data = match scan.store.segment_bytes(&segment).await {
+            Ok(d) => d,
+            Err(e) => {
+                let _ = tx.send(Err(DataFusionError::External(Box::new(e)))).await;
+                return;
+            }
         };
         let _ = tokio::task::spawn_blocking(move || {
-            let data = match (fetched, local) {
-                (Some(data), _) => data,
-                (None, Some(path)) => match std::fs::read(&path) {
-                    Ok(data) => bytes::Bytes::from(data),
-                    Err(e) => {
-                        let _ = tx.blocking_send(Err(DataFusionError::IoError(e)));
-                        return;
-                    }
-                },
-                (None, None) => return,
-            };
             let columns = segment_columns(&schema);
             let streams = scan.narrowed.then_some(&scan.live);
             let reader = match segment::reader(data, scan.from, scan.to, streams, Some(&columns)) {

@@ -347,12 +347,6 @@ impl Store {
         })
     }
 
-    /// The file of a segment in the data directory, for readers already on a blocking
-    /// thread (one hop fewer than [`Store::segment_bytes`]); `None` for archived ones.
-    pub fn local_segment_file(&self, segment: &SegmentRow) -> Option<PathBuf> {
-        (segment.tier == Tier::Local).then(|| self.inner.segments_dir.join(&segment.path))
-    }
-
     /// The bytes of a segment file.
     pub async fn segment_bytes(&self, segment: &SegmentRow) -> Result<Bytes> {
         let (store, key) = self.object_of(segment.tier, &segment.path)?;
