@@ -122,8 +122,7 @@ pub async fn run(store: &Store, request: QueryRequest<'_>) -> Result<QueryOutput
         .await?
         .create_physical_plan()
         .await?;
-    let batches =
-        datafusion::physical_plan::collect(physical.clone(), ctx.task_ctx()).await?;
+    let batches = datafusion::physical_plan::collect(physical.clone(), ctx.task_ctx()).await?;
     // `TRAILWATCH_LOG=query=debug` shows where a query spent its time.
     tracing::debug!(
         plan = %datafusion::physical_plan::display::DisplayableExecutionPlan::with_metrics(
