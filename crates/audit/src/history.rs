@@ -155,6 +155,36 @@ impl History {
         Ok(())
     }
 
+    /// The account and region's records a consumer (trail delivery, the Insights
+    /// detector) has not seen: sequence numbers past `after_seq`, event times from
+    /// `since`, read from `from` on (a little before the newest time seen, since
+    /// records of concurrent calls land slightly out of time order). At most `limit`,
+    /// and whether more may follow.
+    pub async fn records_after(
+        &self,
+        scope: &Scope,
+        from: i64,
+        since: i64,
+        after_seq: u64,
+        limit: usize,
+    ) -> Result<(Vec<StoredRecord>, bool), AuditError> {
+        self.scan(
+            scope,
+            Scan {
+                group: HISTORY_GROUP,
+                range: (from, i64::MAX),
+                direction: Direction::Forward,
+                after: Cursor {
+                    timestamp: from,
+                    seq: 0,
+                },
+                limit,
+            },
+            &|_, e| e.seq > after_seq && e.timestamp >= since,
+        )
+        .await
+    }
+
     /// Reads records of an internal group as `scan` says, keeping those `keep` accepts,
     /// until `scan.limit` are kept. Returns them and whether more may follow.
     pub async fn scan(

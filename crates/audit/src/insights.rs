@@ -22,7 +22,7 @@
 
 use crate::AuditError;
 use crate::catalog::AuditCatalog;
-use crate::history::{HISTORY_GROUP, History, Scan};
+use crate::history::{History, Scan};
 use crate::layout;
 use crate::record::{EVENT_VERSION, event_time};
 use crate::trail::{self, Deliverer, Trail, gzip};
@@ -392,20 +392,7 @@ impl Detector<'_> {
             let after_seq = state.seq;
             let (found, more) = self
                 .history()
-                .scan(
-                    scope,
-                    Scan {
-                        group: HISTORY_GROUP,
-                        range: (from, i64::MAX),
-                        direction: Direction::Forward,
-                        after: Cursor {
-                            timestamp: from,
-                            seq: 0,
-                        },
-                        limit: PAGE,
-                    },
-                    &|_, e| e.seq > after_seq && e.timestamp >= since_ms,
-                )
+                .records_after(scope, from, since_ms, after_seq, PAGE)
                 .await?;
             let mut counts: HashMap<(Subject, i64, &'static str, String), i64> = HashMap::new();
             for stored in &found {

@@ -5,7 +5,7 @@
 use crate::AuditError;
 use crate::bucket::Buckets;
 use crate::catalog::{AuditCatalog, ChainHead, DeliveredFile, PreviousDigest};
-use crate::history::{HISTORY_GROUP, History, Scan};
+use crate::history::{HISTORY_GROUP, History};
 use crate::keys::signing_key;
 use crate::layout::{self, SIGNATURE_ALGORITHM};
 use crate::record::parse_event_time;
@@ -19,7 +19,6 @@ use sha2::{Digest as _, Sha256};
 use std::collections::BTreeMap;
 use std::io::Write;
 use store::StoreError;
-use store::read::{Cursor, Direction};
 
 /// The catalog kind trails are stored under.
 pub const KIND: &str = "trail";
@@ -182,20 +181,7 @@ impl Deliverer<'_> {
             let from = newest.max(start) - CLOCK_SLACK_MS;
             let (found, more) = self
                 .history
-                .scan(
-                    &scope,
-                    Scan {
-                        group: HISTORY_GROUP,
-                        range: (from, i64::MAX),
-                        direction: Direction::Forward,
-                        after: Cursor {
-                            timestamp: from,
-                            seq: 0,
-                        },
-                        limit: RECORDS_PER_FILE,
-                    },
-                    &|_, e| e.seq > after_seq && e.timestamp >= start,
-                )
+                .records_after(&scope, from, start, after_seq, RECORDS_PER_FILE)
                 .await?;
             let Some(last) = found.iter().map(|r| r.event.seq).max() else {
                 return Ok(());
