@@ -178,6 +178,26 @@ pub struct SegmentRow {
     pub tier: Tier,
 }
 
+#[cfg(test)]
+impl SegmentRow {
+    /// A local segment row of the given id and size, for unit tests of code that only
+    /// looks at ids and sizes.
+    pub(crate) fn for_test(id: i64, bytes: i64) -> SegmentRow {
+        SegmentRow {
+            id,
+            group_id: 1,
+            path: format!("{id}.parquet"),
+            hour: 0,
+            min_ts: 0,
+            max_ts: 0,
+            max_seq: 0,
+            rows: 1,
+            bytes,
+            tier: Tier::Local,
+        }
+    }
+}
+
 /// Where a segment file lives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tier {

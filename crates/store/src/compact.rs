@@ -130,18 +130,7 @@ mod tests {
     use super::*;
 
     fn segment(id: i64, bytes: i64) -> SegmentRow {
-        SegmentRow {
-            id,
-            group_id: 1,
-            path: format!("{id}.parquet"),
-            hour: 0,
-            min_ts: 0,
-            max_ts: 0,
-            max_seq: 0,
-            rows: 1,
-            bytes,
-            tier: Tier::Local,
-        }
+        SegmentRow::for_test(id, bytes)
     }
 
     #[test]

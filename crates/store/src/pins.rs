@@ -98,21 +98,9 @@ impl Pins {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::Tier;
 
     fn segment(id: i64) -> SegmentRow {
-        SegmentRow {
-            id,
-            group_id: 1,
-            path: format!("{id}.parquet"),
-            hour: 0,
-            min_ts: 0,
-            max_ts: 0,
-            max_seq: 0,
-            rows: 1,
-            bytes: 1,
-            tier: Tier::Local,
-        }
+        SegmentRow::for_test(id, 1)
     }
 
     #[test]

@@ -1,67 +1,13 @@
 //! The archive on real directories: Hive layout, the catalog swap, orphans, reopening.
 
-use model::{InputEvent, Scope, time};
-use std::collections::HashSet;
-use std::path::{Path, PathBuf};
-use store::{Cursor, Direction, LifecyclePolicy, NewGroup, ReadRequest, Store, StoreOptions, Tier};
+mod common;
+
+use common::{events as read_all, files_under, scope};
+use model::{InputEvent, time};
+use store::{LifecyclePolicy, NewGroup, Store, StoreOptions, Tier};
 
 const GROUP: &str = "/aws/app#1";
 const GROUP_DIR: &str = "account=123456789012/region=us-east-1/log_group=%2Faws%2Fapp%231";
-
-fn scope() -> Scope {
-    Scope::new("123456789012", "us-east-1")
-}
-
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut dirs = vec![dir.to_path_buf()];
-    while let Some(d) = dirs.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in entries {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                dirs.push(p);
-            } else {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
-async fn read_all(store: &Store, group_id: i64) -> Vec<(i64, String)> {
-    let streams: HashSet<i64> = store
-        .catalog()
-        .streams(group_id)
-        .unwrap()
-        .iter()
-        .map(|s| s.id)
-        .collect();
-    let page = store
-        .read(
-            ReadRequest {
-                group_id,
-                streams,
-                from: 0,
-                to: i64::MAX,
-                direction: Direction::Forward,
-                after: Cursor::START,
-                pattern: None,
-                limit: 10_000,
-                max_bytes: 64 << 20,
-            },
-            None,
-        )
-        .await
-        .unwrap();
-    page.events
-        .into_iter()
-        .map(|e| (e.timestamp, e.message))
-        .collect()
-}
 
 #[tokio::test]
 async fn archives_old_hours_in_hive_layout_and_reads_them_back() {

@@ -1,18 +1,16 @@
 //! Compaction on a real directory: an hour flushed several times becomes one file, reads
 //! answer the same, and a reader that listed the old files can still open them.
 
-use model::{InputEvent, Scope};
-use std::collections::HashSet;
-use store::{Cursor, Direction, NewGroup, ReadRequest, Store, StoreOptions};
+mod common;
 
-fn scope() -> Scope {
-    Scope::new("123456789012", "us-east-1")
-}
+use common::{events, files_under, scope};
+use model::InputEvent;
+use store::{NewGroup, Store, StoreOptions};
 
-async fn put(store: &Store, events: &[(i64, String)]) {
+async fn put(store: &Store, batch: &[(i64, String)]) {
     let g = store.catalog().group(&scope(), "app").unwrap();
     let s = store.catalog().stream(g.id, "web").unwrap();
-    let events = events
+    let events = batch
         .iter()
         .map(|(t, m)| InputEvent {
             timestamp: *t,
@@ -23,54 +21,18 @@ async fn put(store: &Store, events: &[(i64, String)]) {
 }
 
 async fn messages(store: &Store, group_id: i64) -> Vec<String> {
-    let streams: HashSet<i64> = store
-        .catalog()
-        .streams(group_id)
-        .unwrap()
-        .iter()
-        .map(|s| s.id)
-        .collect();
-    let page = store
-        .read(
-            ReadRequest {
-                group_id,
-                streams,
-                from: 0,
-                to: i64::MAX,
-                direction: Direction::Forward,
-                after: Cursor::START,
-                pattern: None,
-                limit: 10_000,
-                max_bytes: 1 << 24,
-            },
-            None,
-        )
+    events(store, group_id)
         .await
-        .unwrap();
-    page.events.into_iter().map(|e| e.message).collect()
+        .into_iter()
+        .map(|(_, m)| m)
+        .collect()
 }
 
 fn files(dir: &std::path::Path) -> usize {
-    walkdir(dir)
+    files_under(dir)
         .into_iter()
         .filter(|p| p.extension().is_some_and(|e| e == "parquet"))
         .count()
-}
-
-fn walkdir(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    let mut dirs = vec![dir.to_path_buf()];
-    while let Some(d) = dirs.pop() {
-        for entry in std::fs::read_dir(&d).unwrap() {
-            let p = entry.unwrap().path();
-            if p.is_dir() {
-                dirs.push(p);
-            } else {
-                out.push(p);
-            }
-        }
-    }
-    out
 }
 
 #[tokio::test]
