@@ -716,6 +716,17 @@ impl Catalog {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// Groups with an hour ended by `limit` that is held in more than one local
+    /// segment: what compaction has to do, found in one query however many groups exist.
+    pub fn groups_with_split_hours(&self, limit: i64) -> Result<Vec<i64>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT DISTINCT group_id FROM (SELECT group_id FROM segments WHERE tier = 'local' AND hour + 3600000 <= ?1 GROUP BY group_id, hour HAVING COUNT(*) > 1)",
+        )?;
+        let rows = stmt.query_map([limit], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     /// Files, bytes and hours of a group's segments in one tier.
     pub fn tier_summary(&self, group_id: i64, tier: Tier) -> Result<TierSummary> {
         Ok(self.conn().query_row(

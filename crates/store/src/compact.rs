@@ -42,7 +42,10 @@ impl Store {
         let pin = self.inner.pins.pin();
         let limit = time::now_ms() - SETTLE;
         let mut report = CompactReport::default();
-        for group in self.inner.catalog.all_groups()? {
+        for group_id in self.inner.catalog.groups_with_split_hours(limit)? {
+            let Some(group) = self.inner.catalog.group_by_id(group_id)? else {
+                continue;
+            };
             let mut hours: BTreeMap<i64, Vec<SegmentRow>> = BTreeMap::new();
             for s in self.inner.catalog.local_segments_before(group.id, limit)? {
                 hours.entry(s.hour).or_default().push(s);
