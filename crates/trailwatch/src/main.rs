@@ -57,10 +57,22 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if !matches!(cli.command, Command::Serve(_)) {
+    let prints_results = matches!(
+        cli.command,
+        Command::Query(_)
+            | Command::Sql(_)
+            | Command::Iam(_)
+            | Command::Catalog(_)
+            | Command::ValidateLogs(_)
+            | Command::Archive(_)
+    );
+    if prints_results {
         // Rust ignores SIGPIPE, so printing into a closed pipe (`trailwatch query ... |
-        // head`) would panic; a command-line tool should end quietly as `cat` does.
-        // Sockets are unaffected: the standard library sends with MSG_NOSIGNAL.
+        // head`) would panic; a command that prints results should end quietly as `cat`
+        // does. Not for the server, nor for commands that must outlive a server going
+        // away (agent, exec, tail, import, export): HTTP clients write to sockets with
+        // writev, which raises SIGPIPE on a closed connection, and the default action
+        // would kill them instead of letting them retry.
         // SAFETY: setting a signal's disposition to its default before any thread starts.
         unsafe {
             libc::signal(libc::SIGPIPE, libc::SIG_DFL);
