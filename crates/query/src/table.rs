@@ -66,7 +66,8 @@ pub static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
     ]))
 });
 
-/// Segment files one scan reads at a time: enough to keep both cores decoding.
+/// Partitions of a scan, each reading one file at a time: enough to keep both cores
+/// decoding.
 const SEGMENT_READERS: usize = 4;
 
 /// What a scan read, for GetQueryResults' statistics.
@@ -188,7 +189,7 @@ enum Source {
     Memtable(RecordBatch),
 }
 
-/// One partition of a scan: a segment file or a group's unflushed rows, with the range
+/// One part of a scan: a segment file or a group's unflushed rows, with the range
 /// of its event times, by which filters pushed into the scan may skip it.
 #[derive(Clone)]
 struct Part {
@@ -334,14 +335,17 @@ impl TableProvider for LogTable {
     }
 }
 
-/// The scan of a [`LogTable`]: one partition per segment file and one per group's
-/// unflushed rows, decoding only the columns the query uses.
+/// The scan of a [`LogTable`]: segment files and groups' unflushed rows, dealt newest
+/// first round-robin into [`SEGMENT_READERS`] partitions that each read their share one
+/// file after another, decoding only the columns the query uses.
 ///
-/// Partitions are listed newest first, and segment reads start in that order (they
-/// queue on one semaphore). Filters DataFusion pushes down after planning — chiefly
-/// the threshold of a `sort @timestamp desc | limit N` (its TopK), which tightens as
-/// rows arrive — are checked against each partition's time range just before it is
-/// read: once the newest segments have yielded N rows, older segments are skipped
+/// A few partitions, not one per file: a query over weeks opens a file per hour and
+/// group, and every DataFusion partition costs tasks, wake-ups and operator state of
+/// its own, which for small files outweighed reading them (latest-20 over 1 GB: 35 ms
+/// with a partition per file, 13 ms like this). Filters DataFusion pushes down after
+/// planning — chiefly the threshold of a `sort @timestamp desc | limit N` (its TopK),
+/// which tightens as rows arrive — are checked against each file's time range just
+/// before it is read: once the newest files have yielded N rows, older ones are skipped
 /// unread. The filters are still applied above the scan; here they only skip.
 struct LogScanExec {
     schema: SchemaRef,
@@ -353,7 +357,7 @@ struct LogScanExec {
 
 impl fmt::Debug for LogScanExec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "LogScanExec({} partitions)", self.parts.len())
+        write!(f, "LogScanExec({} files)", self.parts.len())
     }
 }
 
@@ -367,7 +371,7 @@ impl DisplayAs for LogScanExec {
             .collect();
         write!(
             f,
-            "LogScanExec: partitions={}, columns=[{}]",
+            "LogScanExec: files={}, columns=[{}]",
             self.parts.len(),
             columns.join(", ")
         )?;
@@ -387,7 +391,7 @@ impl LogScanExec {
         let parts = parts.into();
         let properties = PlanProperties::new(
             EquivalenceProperties::new(schema.clone()),
-            Partitioning::UnknownPartitioning(parts.len().max(1)),
+            Partitioning::UnknownPartitioning(parts.len().clamp(1, SEGMENT_READERS)),
             EmissionType::Incremental,
             Boundedness::Bounded,
         );
@@ -530,15 +534,28 @@ impl ExecutionPlan for LogScanExec {
         _ctx: Arc<TaskContext>,
     ) -> datafusion::error::Result<SendableRecordBatchStream> {
         let schema = self.schema.clone();
-        let Some(part) = self.parts.get(partition).cloned() else {
-            // A scan of nothing still has one (empty) partition.
-            return Ok(Box::pin(RecordBatchStreamAdapter::new(
-                schema,
-                futures::stream::empty(),
-            )));
-        };
+        let partitions = self.parts.len().clamp(1, SEGMENT_READERS);
+        let parts = self.parts.clone();
         let pruning = self.pruning.clone();
-        let stream = match part.source {
+        let part_schema = schema.clone();
+        // Lazily, one file after another: the next is opened (and checked against the
+        // pushed-down filters) only when the previous one is done.
+        let stream = futures::stream::iter((partition..parts.len()).step_by(partitions))
+            .map(move |i| part_stream(parts[i].clone(), part_schema.clone(), pruning.clone()))
+            .flatten()
+            .boxed();
+        Ok(Box::pin(RecordBatchStreamAdapter::new(schema, stream)))
+    }
+}
+
+/// The batches of one part of a scan: a group's unflushed rows, or a segment file.
+fn part_stream(
+    part: Part,
+    schema: SchemaRef,
+    pruning: Option<Arc<dyn PhysicalExpr>>,
+) -> futures::stream::BoxStream<'static, Result<RecordBatch, DataFusionError>> {
+    {
+        match part.source {
             Source::Memtable(batch) => {
                 let converted = if may_match(pruning.as_ref(), &schema, part.min_ts, part.max_ts) {
                     let converted = part.scan.convert(&batch, &schema);
@@ -563,13 +580,12 @@ impl ExecutionPlan for LogScanExec {
             Source::Segment { file: segment, .. } => read_segment(
                 part.scan,
                 segment,
-                schema.clone(),
+                schema,
                 pruning,
                 part.min_ts,
                 part.max_ts,
             ),
-        };
-        Ok(Box::pin(RecordBatchStreamAdapter::new(schema, stream)))
+        }
     }
 }
 

@@ -702,7 +702,12 @@ async fn many_segments_are_read_a_few_at_a_time_without_stalling() {
     }
 }
 
-/// A group of 40 one-minute segments of 50 events each (`n` counts up with time).
+/// Events in each of [`segments_fixture`]'s files: more than the rows an operator
+/// collects before passing a batch on (half of DataFusion's 8,192), as in real hour files.
+const PER_SEGMENT: i64 = 4_000;
+
+/// A group of 40 one-minute segments of [`PER_SEGMENT`] events each (`n` counts up with
+/// time).
 async fn segments_fixture() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(StoreOptions::new(dir.path())).unwrap();
@@ -715,10 +720,10 @@ async fn segments_fixture() -> Fixture {
     let group = store.catalog().group(&scope, "many").unwrap();
     let stream = store.catalog().stream(id, "s").unwrap();
     for flush in 0..40i64 {
-        let events = (0..50i64)
+        let events = (0..PER_SEGMENT)
             .map(|i| InputEvent {
                 timestamp: T0 + flush * 60_000 + i,
-                message: format!(r#"{{"n":{}}}"#, flush * 50 + i),
+                message: format!(r#"{{"n":{}}}"#, flush * PER_SEGMENT + i),
             })
             .collect();
         store.put_events(&group, &stream, events).await.unwrap();
@@ -744,10 +749,14 @@ async fn latest_events_stop_reading_once_older_segments_cannot_enter() {
             .iter()
             .filter_map(|r| r.iter().find(|(k, _)| k == "n").map(|(_, v)| v.clone()))
             .collect();
-        assert_eq!(n, ["1999", "1998", "1997", "1996", "1995"], "{text}");
+        assert_eq!(
+            n,
+            ["159999", "159998", "159997", "159996", "159995"],
+            "{text}"
+        );
         // The newest segments fill the five rows; most of the 40 are never read.
         assert!(
-            out.records_scanned < 1000,
+            out.records_scanned < 80_000,
             "{text}: scanned {}",
             out.records_scanned
         );
@@ -762,8 +771,8 @@ async fn latest_events_stop_reading_once_older_segments_cannot_enter() {
     assert_eq!(n, ["0", "1", "2", "3", "4"]);
     // With stats, everything is read.
     let out = output(&f, "stats count(*) as c").await;
-    assert_eq!(out.rows, vec![row(&[("c", "2000")])]);
-    assert_eq!(out.records_scanned, 2000);
+    assert_eq!(out.rows, vec![row(&[("c", "160000")])]);
+    assert_eq!(out.records_scanned, 160_000);
     assert!(
         out.bytes_scanned > 0,
         "bytes are counted without decoding text"
