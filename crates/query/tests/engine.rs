@@ -656,32 +656,8 @@ async fn date_and_geography_functions() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn many_segments_are_read_a_few_at_a_time_without_stalling() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(StoreOptions::new(dir.path())).unwrap();
-    let scope = Scope::new("123456789012", "us-east-1");
-    let id = store
-        .catalog()
-        .create_group(&scope, "many", 0, &NewGroup::default())
-        .unwrap();
-    store.catalog().create_stream(id, "s", 0).unwrap();
-    let group = store.catalog().group(&scope, "many").unwrap();
-    let stream = store.catalog().stream(id, "s").unwrap();
-    // 40 flushes of 50 events: 40 segments, ten times the readers a scan may use at once.
-    for flush in 0..40i64 {
-        let events = (0..50i64)
-            .map(|i| InputEvent {
-                timestamp: T0 + flush * 60_000 + i,
-                message: format!(r#"{{"n":{}}}"#, flush * 50 + i),
-            })
-            .collect();
-        store.put_events(&group, &stream, events).await.unwrap();
-        store.flush().await.unwrap();
-    }
-    let f = Fixture {
-        _dir: dir,
-        store,
-        group,
-    };
+    // 40 segments of 50 events: ten times the readers a scan may use at once.
+    let f = segments_fixture(50).await;
     for text in [
         "stats count(*) as c, sum(n) as s",
         "fields n | sort n desc | limit 3",
@@ -702,13 +678,13 @@ async fn many_segments_are_read_a_few_at_a_time_without_stalling() {
     }
 }
 
-/// Events in each of [`segments_fixture`]'s files: more than the rows an operator
-/// collects before passing a batch on (half of DataFusion's 8,192), as in real hour files.
+/// Events per file for the early-stop test: more than the rows an operator collects
+/// before passing a batch on (half of DataFusion's 8,192), as in real hour files.
 const PER_SEGMENT: i64 = 4_000;
 
-/// A group of 40 one-minute segments of [`PER_SEGMENT`] events each (`n` counts up with
+/// A group of 40 one-minute segments of `per_segment` events each (`n` counts up with
 /// time).
-async fn segments_fixture() -> Fixture {
+async fn segments_fixture(per_segment: i64) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(StoreOptions::new(dir.path())).unwrap();
     let scope = Scope::new("123456789012", "us-east-1");
@@ -720,10 +696,10 @@ async fn segments_fixture() -> Fixture {
     let group = store.catalog().group(&scope, "many").unwrap();
     let stream = store.catalog().stream(id, "s").unwrap();
     for flush in 0..40i64 {
-        let events = (0..PER_SEGMENT)
+        let events = (0..per_segment)
             .map(|i| InputEvent {
                 timestamp: T0 + flush * 60_000 + i,
-                message: format!(r#"{{"n":{}}}"#, flush * PER_SEGMENT + i),
+                message: format!(r#"{{"n":{}}}"#, flush * per_segment + i),
             })
             .collect();
         store.put_events(&group, &stream, events).await.unwrap();
@@ -738,7 +714,7 @@ async fn segments_fixture() -> Fixture {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn latest_events_stop_reading_once_older_segments_cannot_enter() {
-    let f = segments_fixture().await;
+    let f = segments_fixture(PER_SEGMENT).await;
     for text in [
         "fields n | limit 5",
         "fields n | sort @timestamp desc | limit 5",
