@@ -67,7 +67,7 @@ pub static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
 });
 
 /// Partitions of a scan, each reading one file at a time: enough to keep both cores
-/// decoding.
+/// decoding, and the most segment files a scan holds in memory at once.
 const SEGMENT_READERS: usize = 4;
 
 /// What a scan read, for GetQueryResults' statistics.
@@ -96,9 +96,6 @@ struct GroupScan {
     from: i64,
     to: i64,
     counters: Arc<ScanCounters>,
-    /// Segments being read at once, shared by every group of the scan: DataFusion may
-    /// poll all partitions together, and memory must not grow with the segment count.
-    readers: Arc<tokio::sync::Semaphore>,
 }
 
 impl GroupScan {
@@ -601,11 +598,8 @@ fn read_segment(
 ) -> futures::stream::BoxStream<'static, Result<RecordBatch, DataFusionError>> {
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<RecordBatch, DataFusionError>>(2);
     tokio::spawn(async move {
-        let Ok(_reading) = scan.readers.clone().acquire_owned().await else {
-            return;
-        };
-        // Checked only now, when the segment's turn has come: the newer segments read
-        // meanwhile may have raised a TopK threshold past it.
+        // Checked only now, when the segment's turn in its partition has come: the newer
+        // segments read meanwhile may have raised a TopK threshold past it.
         if !may_match(pruning.as_ref(), &schema, min_ts, max_ts) {
             return;
         }
@@ -655,7 +649,6 @@ pub fn log_table(
     to: i64,
 ) -> Result<(LogTable, Arc<ScanCounters>), DataFusionError> {
     let counters = Arc::new(ScanCounters::default());
-    let readers = Arc::new(tokio::sync::Semaphore::new(SEGMENT_READERS));
     let mut scans = Vec::new();
     let mut parts = Vec::new();
     let external = |e: store::StoreError| DataFusionError::External(Box::new(e));
@@ -681,7 +674,6 @@ pub fn log_table(
             from: cutoff.map_or(from, |c| from.max(c)),
             to,
             counters: counters.clone(),
-            readers: readers.clone(),
         });
         let snapshot = store.snapshot(group.id, scan.from, to).map_err(external)?;
         for segment in snapshot.segments {

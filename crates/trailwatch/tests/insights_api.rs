@@ -42,6 +42,22 @@ async fn seed(c: &Client) -> i64 {
     t
 }
 
+/// Starts `text` over the last hour of group `app`; returns the query id.
+async fn start_on_app(c: &Client, text: &str) -> String {
+    let now = now_ms() / 1000;
+    c.start_query()
+        .log_group_name("app")
+        .start_time(now - 3600)
+        .end_time(now)
+        .query_string(text)
+        .send()
+        .await
+        .unwrap()
+        .query_id()
+        .unwrap()
+        .to_string()
+}
+
 fn value<'a>(row: &'a [ResultField], field: &str) -> Option<&'a str> {
     row.iter()
         .find(|f| f.field() == Some(field))
@@ -465,19 +481,7 @@ async fn finished_queries_keep_their_results_across_a_restart() {
     let server = Server::dev(&tmp);
     let c = server.client();
     seed(&c).await;
-    let now = now_ms() / 1000;
-    let id = c
-        .start_query()
-        .log_group_name("app")
-        .start_time(now - 3600)
-        .end_time(now)
-        .query_string("stats count(*) as n by level | sort level")
-        .send()
-        .await
-        .unwrap()
-        .query_id()
-        .unwrap()
-        .to_string();
+    let id = start_on_app(&c, "stats count(*) as n by level | sort level").await;
     let (status, before) = results(&c, &id).await;
     assert_eq!(status, QueryStatus::Complete);
     assert_eq!(server.terminate().code(), Some(0));
@@ -510,19 +514,7 @@ async fn kept_results_expire_after_the_configured_time() {
     let server = Server::start(tmp.path(), true, &["--query-results-secs", "1"]);
     let c = server.client();
     seed(&c).await;
-    let now = now_ms() / 1000;
-    let id = c
-        .start_query()
-        .log_group_name("app")
-        .start_time(now - 3600)
-        .end_time(now)
-        .query_string("stats count(*)")
-        .send()
-        .await
-        .unwrap()
-        .query_id()
-        .unwrap()
-        .to_string();
+    let id = start_on_app(&c, "stats count(*)").await;
     assert_eq!(results(&c, &id).await.0, QueryStatus::Complete);
     assert_eq!(server.terminate().code(), Some(0));
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
