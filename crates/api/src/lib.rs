@@ -49,6 +49,9 @@ pub struct AppState {
     pub audit: audit::Audit,
     /// CloudTrail Lake queries, running and finished.
     pub lake: Arc<cloudtrail::lake::LakeQueries>,
+    /// The threads Insights, SQL and Lake queries run on, apart from those serving
+    /// requests.
+    pub executor: query::Executor,
     /// Live-tail sessions, fed by every acknowledged PutLogEvents.
     pub live: logs::live_tail::LiveHub,
 }

@@ -5,10 +5,14 @@
 //! column for `MalformedQueryException`. The planner that runs those trees on DataFusion,
 //! and the SQL dialect, will live in this crate too. [`lake`] runs CloudTrail Lake SQL over
 //! event data stores; [`external`] adds SQL tables over files (`CREATE EXTERNAL TABLE`),
-//! CloudTrail trees included.
+//! CloudTrail trees included. A server runs all of them on an [`Executor`], threads of
+//! their own.
 
 pub mod engine;
+mod executor;
 pub mod external;
 pub mod insights;
 pub mod lake;
 pub mod table;
+
+pub use executor::Executor;

@@ -1,7 +1,7 @@
 //! Log groups as one DataFusion table for the duration of a query.
 //!
-//! A scan is a snapshot of the store: each segment overlapping the query's time range is
-//! one partition (so segments decode in parallel), and the unflushed rows are one more.
+//! A scan is a snapshot of the store: the segments overlapping the query's time range
+//! and the unflushed rows, read newest first by a few partitions in parallel.
 //! Segment row groups outside the range (or of streams a `@logStream` filter excludes)
 //! are skipped by their statistics; only the columns the query uses are decoded;
 //! deleted streams and out-of-range rows are dropped before DataFusion sees them; and
@@ -30,10 +30,10 @@ use datafusion::physical_plan::filter_pushdown::{
 };
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, PlanProperties};
-use futures::StreamExt;
+use futures::{StreamExt, TryStreamExt};
 use std::collections::{HashMap, HashSet};
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock};
 use store::{GroupRow, ReadPin, SegmentRow, Store, segment};
 
@@ -66,9 +66,11 @@ pub static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
     ]))
 });
 
-/// Partitions of a scan, each reading one file at a time: enough to keep both cores
-/// decoding, and the most segment files a scan holds in memory at once.
-const SEGMENT_READERS: usize = 4;
+/// Partitions of a scan, each reading one file at a time, and so the most segment files
+/// a scan holds in memory at once: two per core, so that while one waits for its next
+/// file's bytes another decodes (four per core measured no faster).
+static SEGMENT_READERS: LazyLock<usize> =
+    LazyLock::new(|| 2 * std::thread::available_parallelism().map_or(2, |n| n.get()));
 
 /// What a scan read, for GetQueryResults' statistics.
 #[derive(Debug, Default)]
@@ -332,9 +334,13 @@ impl TableProvider for LogTable {
     }
 }
 
-/// The scan of a [`LogTable`]: segment files and groups' unflushed rows, dealt newest
-/// first round-robin into [`SEGMENT_READERS`] partitions that each read their share one
-/// file after another, decoding only the columns the query uses.
+/// The scan of a [`LogTable`]: segment files and groups' unflushed rows, newest first,
+/// read by [`SEGMENT_READERS`] partitions that each take the next unread file from one
+/// shared queue when done with their last, decoding only the columns the query uses.
+///
+/// A shared queue, not files dealt to partitions up front: files differ in cost (a
+/// group of short flow-log lines against one of long CloudTrail records), and with fixed
+/// shares the last partitions went on decoding alone at the end of a full-range scan.
 ///
 /// A few partitions, not one per file: a query over weeks opens a file per hour and
 /// group, and every DataFusion partition costs tasks, wake-ups and operator state of
@@ -350,6 +356,18 @@ struct LogScanExec {
     /// Filters pushed down from above, in the scan's schema.
     pruning: Option<Arc<dyn PhysicalExpr>>,
     properties: Arc<PlanProperties>,
+    /// The queue of the run under way, shared by the partitions' streams.
+    queue: std::sync::Mutex<Queue>,
+}
+
+/// Where the partitions of one run of a scan stand.
+#[derive(Default)]
+struct Queue {
+    /// Index of the next file to read.
+    next: Arc<AtomicUsize>,
+    /// Partitions started in this run. A run starts each once, so starting one again
+    /// means the plan runs anew, from the first file.
+    started: HashSet<usize>,
 }
 
 impl fmt::Debug for LogScanExec {
@@ -388,7 +406,7 @@ impl LogScanExec {
         let parts = parts.into();
         let properties = PlanProperties::new(
             EquivalenceProperties::new(schema.clone()),
-            Partitioning::UnknownPartitioning(parts.len().clamp(1, SEGMENT_READERS)),
+            Partitioning::UnknownPartitioning(parts.len().clamp(1, *SEGMENT_READERS)),
             EmissionType::Incremental,
             Boundedness::Bounded,
         );
@@ -397,6 +415,7 @@ impl LogScanExec {
             parts,
             pruning,
             properties: Arc::new(properties),
+            queue: Default::default(),
         }
     }
 }
@@ -531,14 +550,30 @@ impl ExecutionPlan for LogScanExec {
         _ctx: Arc<TaskContext>,
     ) -> datafusion::error::Result<SendableRecordBatchStream> {
         let schema = self.schema.clone();
-        let partitions = self.parts.len().clamp(1, SEGMENT_READERS);
+        if partition >= self.parts.len().clamp(1, *SEGMENT_READERS) {
+            return Err(DataFusionError::Internal(format!(
+                "a log scan has no partition {partition}"
+            )));
+        }
+        let queue = {
+            let mut run = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+            if !run.started.insert(partition) {
+                *run = Queue::default();
+                run.started.insert(partition);
+            }
+            run.next.clone()
+        };
         let parts = self.parts.clone();
         let pruning = self.pruning.clone();
         let part_schema = schema.clone();
-        // Lazily, one file after another: the next is opened (and checked against the
+        // Lazily, one file after another: the next is taken (and checked against the
         // pushed-down filters) only when the previous one is done.
-        let stream = futures::stream::iter((partition..parts.len()).step_by(partitions))
-            .map(move |i| part_stream(parts[i].clone(), part_schema.clone(), pruning.clone()))
+        let next_part = move || {
+            let i = queue.fetch_add(1, Ordering::Relaxed);
+            parts.get(i).cloned()
+        };
+        let stream = futures::stream::iter(std::iter::from_fn(next_part))
+            .map(move |part| part_stream(part, part_schema.clone(), pruning.clone()))
             .flatten()
             .boxed();
         Ok(Box::pin(RecordBatchStreamAdapter::new(schema, stream)))
@@ -586,8 +621,8 @@ fn part_stream(
     }
 }
 
-/// Decodes one segment file on a blocking thread, handing batches over a short channel
-/// so a large segment is never held decoded in memory at once.
+/// Decodes one segment file batch by batch as the stream is polled, so a large segment
+/// is never held decoded in memory at once.
 fn read_segment(
     scan: Arc<GroupScan>,
     segment: SegmentRow,
@@ -596,48 +631,33 @@ fn read_segment(
     min_ts: i64,
     max_ts: i64,
 ) -> futures::stream::BoxStream<'static, Result<RecordBatch, DataFusionError>> {
-    let (tx, rx) = tokio::sync::mpsc::channel::<Result<RecordBatch, DataFusionError>>(2);
-    tokio::spawn(async move {
-        // Checked only now, when the segment's turn in its partition has come: the newer
-        // segments read meanwhile may have raised a TopK threshold past it.
+    type Batches = futures::stream::BoxStream<'static, Result<RecordBatch, DataFusionError>>;
+    let opened = async move {
+        // Checked only now, when the segment's turn has come: the newer segments read
+        // meanwhile may have raised a TopK threshold past it.
         if !may_match(pruning.as_ref(), &schema, min_ts, max_ts) {
-            return;
+            return Ok(futures::stream::empty().boxed());
         }
-        let data = match scan.store.segment_bytes(&segment).await {
-            Ok(d) => d,
-            Err(e) => {
-                let _ = tx.send(Err(DataFusionError::External(Box::new(e)))).await;
-                return;
-            }
-        };
-        let _ = tokio::task::spawn_blocking(move || {
-            let columns = segment_columns(&schema);
-            let streams = scan.narrowed.then_some(&scan.live);
-            let reader = match segment::reader(data, scan.from, scan.to, streams, Some(&columns)) {
-                Ok(r) => r,
-                Err(e) => {
-                    let _ = tx.blocking_send(Err(DataFusionError::External(Box::new(e))));
-                    return;
-                }
-            };
-            scan.counters
-                .bytes
-                .fetch_add(reader.message_bytes, Ordering::Relaxed);
-            for batch in reader.batches {
-                let converted = batch
-                    .map_err(|e| DataFusionError::ArrowError(Box::new(e), None))
-                    .and_then(|b| scan.convert(&b, &schema));
-                if tx.blocking_send(converted).is_err() {
-                    return;
-                }
-            }
-        })
-        .await;
-    });
-    futures::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|item| (item, rx))
-    })
-    .boxed()
+        let data = scan
+            .store
+            .segment_bytes(&segment)
+            .await
+            .map_err(|e| DataFusionError::External(Box::new(e)))?;
+        let columns = segment_columns(&schema);
+        let streams = scan.narrowed.then_some(&scan.live);
+        let reader = segment::reader(data, scan.from, scan.to, streams, Some(&columns))
+            .map_err(|e| DataFusionError::External(Box::new(e)))?;
+        scan.counters
+            .bytes
+            .fetch_add(reader.message_bytes, Ordering::Relaxed);
+        let batches = reader.batches.map(move |batch| {
+            batch
+                .map_err(|e| DataFusionError::ArrowError(Box::new(e), None))
+                .and_then(|b| scan.convert(&b, &schema))
+        });
+        Ok::<Batches, DataFusionError>(futures::stream::iter(batches).boxed())
+    };
+    futures::stream::once(opened).try_flatten().boxed()
 }
 
 /// A table over `groups` between `from` and `to` (epoch ms, inclusive), and the counters

@@ -12,6 +12,7 @@ use arrow_array::{
     builder::{Int64Builder, StringBuilder, StringDictionaryBuilder, UInt64Builder},
     types::Int32Type,
 };
+use arrow_buffer::BooleanBuffer;
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use bytes::Bytes;
 use parquet::arrow::arrow_reader::{
@@ -213,12 +214,23 @@ pub fn visible(
         .column_by_name("stream_id")
         .and_then(|c| c.as_any().downcast_ref::<Int64Array>())
         .ok_or_else(corrupt)?;
-    let mask: BooleanArray = ts
-        .values()
-        .iter()
-        .zip(sid.values().iter())
-        .map(|(t, s)| Some(*t >= from && *t <= to && streams.contains(s)))
-        .collect();
+    // Rows come in runs of one stream, so the set is asked once per run, not per row.
+    let (ts, sid) = (ts.values(), sid.values());
+    let mut run: Option<(i64, bool)> = None;
+    let mask = BooleanArray::new(
+        BooleanBuffer::collect_bool(ts.len(), |i| {
+            let live = match run {
+                Some((id, live)) if id == sid[i] => live,
+                _ => {
+                    let live = streams.contains(&sid[i]);
+                    run = Some((sid[i], live));
+                    live
+                }
+            };
+            live && ts[i] >= from && ts[i] <= to
+        }),
+        None,
+    );
     // Most batches of a scan are wholly visible: hand them on without a copy.
     if mask.true_count() == batch.num_rows() {
         return Ok(batch.clone());

@@ -55,7 +55,24 @@ enum Command {
     Archive(archive::ArchiveArgs),
 }
 
+/// A scan allocates and frees buffers of a megabyte or more for every file it reads.
+/// glibc's defaults serve blocks that size with `mmap` and hand freed memory back to the
+/// kernel at once, so every buffer cost page faults and zeroing: a tenth of a full-range
+/// query's CPU. Heap blocks up to 32 MiB and 16 MiB of freed memory kept per heap make
+/// that go away without raising peak memory (mimalloc was as fast but tripled it, and a
+/// 64 MiB keep raised the ingest peak by a quarter).
+fn keep_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only changes allocator parameters; called before any other thread
+    // exists.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 16 << 20);
+    }
+}
+
 fn main() -> ExitCode {
+    keep_freed_memory();
     let cli = Cli::parse();
     let prints_results = matches!(
         cli.command,

@@ -128,6 +128,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let state = api::AppState {
         audit: audit.clone(),
         lake: Arc::default(),
+        executor: query::Executor::new().context("cannot start the query threads")?,
         store: store.clone(),
         dev: args.dev,
         dev_account: Arc::from(model::DEV_ACCOUNT),

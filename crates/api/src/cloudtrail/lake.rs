@@ -366,7 +366,7 @@ pub(crate) fn start_query(ctx: &Ctx<'_>, input: StartQueryInput) -> Result<Value
     );
     let task_id = id.clone();
     let runner = lake.clone();
-    let task = tokio::spawn(async move {
+    let task = ctx.state.executor.spawn(async move {
         let run = query::lake::run_lake_sql(&statement, tables);
         match tokio::time::timeout(QUERY_TIMEOUT, run).await {
             Ok(outcome) => runner.finish(&task_id, outcome.map_err(|e| e.to_string()), "FINISHED"),

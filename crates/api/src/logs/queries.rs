@@ -415,7 +415,7 @@ pub(crate) async fn start(ctx: &Ctx<'_>, input: StartInput) -> Result<Value, Api
     let store = ctx.state.store.clone();
     let task_manager = manager.clone();
     let task_id = id.clone();
-    let handle = tokio::spawn(async move {
+    let handle = ctx.state.executor.spawn(async move {
         run_query(
             task_manager,
             task_id,

@@ -77,18 +77,16 @@ fn df_error(ctx: &Context<'_>, span: Span, e: impl std::fmt::Display) -> ParseEr
     ParseError::new(ctx.text, span, e.to_string())
 }
 
-/// Plans `query` on top of `scan`, a plan producing the log table's columns.
+/// Plans `query` on top of `scan`, a plan producing the log table's columns for the rows
+/// of `ctx`'s time range only.
 pub fn plan(query: &Query, scan: LogicalPlan, ctx: &Context<'_>) -> PlanResult<Planned> {
     let whole = Span {
         start: 0,
         end: ctx.text.len(),
     };
-    let in_range = ident(TIMESTAMP)
-        .gt_eq(timestamp_lit(ctx.start_ms))
-        .and(ident(TIMESTAMP).lt_eq(timestamp_lit(ctx.end_ms)));
-    let builder = LogicalPlanBuilder::from(scan)
-        .filter(in_range)
-        .map_err(|e| df_error(ctx, whole, e))?;
+    // No filter on the time range: the scan yields only rows inside it (see
+    // `table::log_table`), and a filter here would compare every row's time again.
+    let builder = LogicalPlanBuilder::from(scan);
     let mut planner = Planner {
         ctx,
         builder,
