@@ -787,3 +787,36 @@ async fn stream_filters_skip_other_streams() {
     .await;
     assert_eq!(got, vec![row(&[("c", "0")])]);
 }
+
+#[tokio::test]
+async fn a_scan_reads_each_file_once_however_its_partitions_are_run() {
+    use datafusion::physical_plan::{ExecutionPlanProperties, common::collect};
+    let f = fixture().await;
+    let (table, _) =
+        query::table::log_table(&f.store, std::slice::from_ref(&f.group), T0, T0 + 3_600_000)
+            .unwrap();
+    let ctx = datafusion::prelude::SessionContext::new();
+    ctx.register_table("logs", std::sync::Arc::new(table))
+        .unwrap();
+    let plan = ctx
+        .sql(r#"SELECT "@message" FROM logs"#)
+        .await
+        .unwrap()
+        .create_physical_plan()
+        .await
+        .unwrap();
+    let partitions = plan.output_partitioning().partition_count();
+    assert!(partitions > 1, "a segment and the memtable: {partitions}");
+    // Each partition drained before the next starts, then the whole plan once more: the
+    // partitions share one queue of files per run, and a second run starts it afresh.
+    for run in 0..2 {
+        let mut rows = 0;
+        for p in 0..partitions {
+            let batches = collect(plan.execute(p, ctx.task_ctx()).unwrap())
+                .await
+                .unwrap();
+            rows += batches.iter().map(|b| b.num_rows()).sum::<usize>();
+        }
+        assert_eq!(rows, 5, "run {run}");
+    }
+}
