@@ -327,13 +327,7 @@ impl Store {
         group_id: i64,
         segments: &[crate::SegmentRow],
     ) -> Result<Option<(NewSegment, Vec<u8>)>> {
-        let live: HashSet<i64> = self
-            .inner
-            .catalog
-            .streams(group_id)?
-            .into_iter()
-            .map(|s| s.id)
-            .collect();
+        let live = self.inner.catalog.live_stream_ids(group_id)?;
         let mut files = Vec::with_capacity(segments.len());
         for s in segments {
             files.push(self.segment_bytes(s).await?);

@@ -629,6 +629,12 @@ impl Catalog {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// Ids of a group's streams: the rows a read may show, since a deleted stream's
+    /// events stay in segment files until they are rewritten.
+    pub fn live_stream_ids(&self, group_id: i64) -> Result<HashSet<i64>> {
+        Ok(self.streams(group_id)?.into_iter().map(|s| s.id).collect())
+    }
+
     /// Deletes a stream; its events become invisible at once and leave disk with their segments.
     pub fn delete_stream(&self, id: i64) -> Result<()> {
         self.conn()

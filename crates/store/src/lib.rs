@@ -472,13 +472,7 @@ impl Store {
             let Some(row) = self.inner.catalog.group_by_id(group_id)? else {
                 continue;
             };
-            let live: HashSet<i64> = self
-                .inner
-                .catalog
-                .streams(group_id)?
-                .into_iter()
-                .map(|s| s.id)
-                .collect();
+            let live = self.inner.catalog.live_stream_ids(group_id)?;
             stats.extend(
                 group
                     .stats
