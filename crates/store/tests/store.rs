@@ -1,7 +1,6 @@
 //! The store on a real directory: durability, replay, flushes, reads across segments.
 
 use model::{InputEvent, Scope};
-use std::collections::HashSet;
 use std::io::Write;
 use store::{Cursor, Direction, NewGroup, ReadRequest, Store, StoreOptions};
 
@@ -38,13 +37,7 @@ fn setup(store: &Store, group: &str, streams: &[&str]) -> i64 {
 }
 
 async fn read_all(store: &Store, group_id: i64, direction: Direction, limit: usize) -> Vec<String> {
-    let streams: HashSet<i64> = store
-        .catalog()
-        .streams(group_id)
-        .unwrap()
-        .iter()
-        .map(|s| s.id)
-        .collect();
+    let streams = store.catalog().live_stream_ids(group_id).unwrap();
     let mut after = match direction {
         Direction::Forward => Cursor::START,
         Direction::Backward => Cursor::END,

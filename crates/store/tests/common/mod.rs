@@ -3,7 +3,6 @@
 #![allow(dead_code)]
 
 use model::Scope;
-use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use store::{Cursor, Direction, ReadRequest, Store};
 
@@ -35,13 +34,7 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
 
 /// A group's events (up to 10,000), oldest first, as (timestamp, message).
 pub async fn events(store: &Store, group_id: i64) -> Vec<(i64, String)> {
-    let streams: HashSet<i64> = store
-        .catalog()
-        .streams(group_id)
-        .unwrap()
-        .iter()
-        .map(|s| s.id)
-        .collect();
+    let streams = store.catalog().live_stream_ids(group_id).unwrap();
     let page = store
         .read(
             ReadRequest {
