@@ -206,6 +206,21 @@ pub struct LogTable {
     parts: Vec<Part>,
 }
 
+impl LogTable {
+    /// What the scan may read at most: its segment files' sizes and the memory of its
+    /// unflushed rows. Before a single file is opened, this tells a small query (an hour
+    /// of a month) from a large one.
+    pub fn size_bytes(&self) -> u64 {
+        self.parts
+            .iter()
+            .map(|part| match &part.source {
+                Source::Segment { file, .. } => u64::try_from(file.bytes).unwrap_or(0),
+                Source::Memtable(batch) => batch.get_array_memory_size() as u64,
+            })
+            .sum()
+    }
+}
+
 impl fmt::Debug for LogTable {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "LogTable({} partitions)", self.parts.len())

@@ -1,7 +1,7 @@
 //! Insights queries end to end on a real store: exact rows for each command.
 
 use model::{InputEvent, Scope};
-use query::engine::{QueryRequest, run};
+use query::engine::{Parallelism, QueryRequest, run, run_with};
 use store::{NewGroup, Store, StoreOptions};
 
 const T0: i64 = 1_700_000_000_000; // 2023-11-14 22:13:20 UTC
@@ -79,19 +79,24 @@ async fn fixture() -> Fixture {
     }
 }
 
+/// Runs `text` over the fixture's hour, and checks that the plan of large scans (a
+/// partition per core) gives the same answer as the one small scans get.
 async fn output(f: &Fixture, text: &str) -> query::engine::QueryOutput {
-    run(
-        &f.store,
-        QueryRequest {
-            text,
-            groups: std::slice::from_ref(&f.group),
-            start_ms: T0,
-            end_ms: T0 + 3_600_000,
-            limit: 10_000,
-        },
-    )
-    .await
-    .unwrap_or_else(|e| panic!("{text}: {e}"))
+    let request = QueryRequest {
+        text,
+        groups: std::slice::from_ref(&f.group),
+        start_ms: T0,
+        end_ms: T0 + 3_600_000,
+        limit: 10_000,
+    };
+    let small = run(&f.store, request)
+        .await
+        .unwrap_or_else(|e| panic!("{text}: {e}"));
+    let parallel = run_with(&f.store, request, Parallelism::PerCore)
+        .await
+        .unwrap_or_else(|e| panic!("{text}: {e}"));
+    assert_eq!(small.rows, parallel.rows, "{text}: plans disagree");
+    small
 }
 
 async fn rows(f: &Fixture, text: &str) -> Vec<Vec<(String, String)>> {
