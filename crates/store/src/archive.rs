@@ -6,12 +6,14 @@
 //!    what is past retention or the policy's deletion age;
 //! 2. deletes the group's archive objects no catalog row names: the uploads of a pass
 //!    that died before its commit, so no outside reader (Spark, DuckDB) counts them twice;
-//! 3. for each hour, merges the hour's local segments into one Parquet file in the
-//!    segment schema (rows sorted by stream, time, sequence as segments are; rows of
-//!    deleted streams dropped), uploads it, then swaps the catalog rows in one transaction
-//!    under the view lock, so a reader sees either the segments or the archived file,
-//!    never both or neither; only then are the local files deleted (a crash here leaves
-//!    files that the next start removes, as it removes any file the catalog does not name).
+//! 3. for each hour, merges the hour's local segments into Parquet files in the segment
+//!    schema (rows sorted by stream, time, sequence as segments are; rows of deleted
+//!    streams dropped) — one file per [`StoreOptions::archive_file_bytes`] of segments,
+//!    since a merge holds its rows in memory — uploads each, then swaps its segments'
+//!    catalog rows for it in one transaction under the view lock, so a reader sees
+//!    either those segments or the archived file, never both or neither; only then are
+//!    the local files deleted (a crash here leaves files that the next start removes, as
+//!    it removes any file the catalog does not name).
 //!
 //! Archived files are laid out as Hive partitions:
 //! `account=<acct>/region=<region>/log_group=<name>/date=YYYY-MM-DD/hour=HH/<seq>-<uuid>.parquet`,
@@ -97,9 +99,9 @@ impl Archive {
     }
 }
 
-/// One (group, hour) moved to the archive by a pass.
+/// One run of an hour's local segments moved to the archive by a pass.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ArchivedHour {
+pub struct ArchivedRun {
     /// The group's name.
     pub group: String,
     /// Start of the hour, epoch ms.
@@ -117,8 +119,8 @@ pub struct ArchivedHour {
 /// What one archive pass did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ArchiveReport {
-    /// Hours archived, oldest first per group.
-    pub hours: Vec<ArchivedHour>,
+    /// Files archived, oldest hour first per group.
+    pub files: Vec<ArchivedRun>,
     /// Objects of interrupted passes deleted.
     pub orphans_removed: usize,
 }
@@ -230,8 +232,11 @@ impl Store {
                 hours.entry(s.hour).or_default().push(s);
             }
             for (hour, segments) in hours {
-                if let Some(done) = self.archive_hour(&group, hour, segments).await? {
-                    report.hours.push(done);
+                let runs = crate::compact::runs(segments, self.inner.opts.archive_file_bytes);
+                for run in runs {
+                    if let Some(done) = self.archive_run(&group, hour, run).await? {
+                        report.files.push(done);
+                    }
                 }
             }
         }
@@ -264,14 +269,15 @@ impl Store {
         Ok(removed)
     }
 
-    /// Merges one hour's local segments into an archived file and swaps them in the
-    /// catalog; `None` if the segments changed under the pass (nothing is swapped then).
-    async fn archive_hour(
+    /// Merges a run of one hour's local segments into an archived file and swaps them in
+    /// the catalog; `None` if the segments changed under the pass (nothing is swapped
+    /// then).
+    async fn archive_run(
         &self,
         group: &GroupRow,
         hour: i64,
         segments: Vec<crate::SegmentRow>,
-    ) -> Result<Option<ArchivedHour>> {
+    ) -> Result<Option<ArchivedRun>> {
         let archived = match self.merge_segments(group.id, &segments).await? {
             None => None,
             Some((mut new, data)) => {
@@ -307,7 +313,7 @@ impl Store {
             return Ok(None);
         }
         self.remove_segment_files(&segments).await;
-        Ok(Some(ArchivedHour {
+        Ok(Some(ArchivedRun {
             group: group.name.clone(),
             hour,
             segments: segments.len(),

@@ -51,7 +51,11 @@ impl Store {
                 hours.entry(s.hour).or_default().push(s);
             }
             for segments in hours.into_values() {
-                for run in runs(segments) {
+                // One file alone is already compact.
+                for run in runs(segments, MERGED_BYTES)
+                    .into_iter()
+                    .filter(|r| r.len() > 1)
+                {
                     if let Some(written) = self.merge_run(&group, run.clone()).await? {
                         report.merged += run.len();
                         report.written += usize::from(written);
@@ -109,22 +113,23 @@ impl Store {
     }
 }
 
-/// Splits an hour's segments into runs worth merging: consecutive files up to
-/// [`MERGED_BYTES`] together, two or more of them (one file alone is already compact).
-fn runs(segments: Vec<SegmentRow>) -> Vec<Vec<SegmentRow>> {
+/// Splits an hour's segments into runs to merge: consecutive files up to `max_bytes`
+/// together (a file larger than that alone).
+pub(crate) fn runs(segments: Vec<SegmentRow>, max_bytes: i64) -> Vec<Vec<SegmentRow>> {
     let mut runs = Vec::new();
     let mut run: Vec<SegmentRow> = Vec::new();
     let mut bytes = 0;
     for s in segments {
-        if !run.is_empty() && bytes + s.bytes > MERGED_BYTES {
+        if !run.is_empty() && bytes + s.bytes > max_bytes {
             runs.push(std::mem::take(&mut run));
             bytes = 0;
         }
         bytes += s.bytes;
         run.push(s);
     }
-    runs.push(run);
-    runs.retain(|r| r.len() > 1);
+    if !run.is_empty() {
+        runs.push(run);
+    }
     runs
 }
 
@@ -137,30 +142,34 @@ mod tests {
     }
 
     #[test]
-    fn runs_group_small_files_and_leave_big_ones() {
+    fn runs_group_consecutive_files_up_to_the_limit() {
         let ids = |runs: Vec<Vec<SegmentRow>>| -> Vec<Vec<i64>> {
             runs.into_iter()
                 .map(|r| r.into_iter().map(|s| s.id).collect())
                 .collect()
         };
         let small = 1 << 20;
+        let limit = 4 * small;
         assert_eq!(
-            ids(runs(vec![
-                segment(1, small),
-                segment(2, small),
-                segment(3, small)
-            ])),
-            [[1, 2, 3]]
+            ids(runs(
+                vec![segment(1, small), segment(2, small), segment(3, small)],
+                limit
+            )),
+            [vec![1, 2, 3]]
         );
         assert_eq!(
-            ids(runs(vec![
-                segment(1, MERGED_BYTES),
-                segment(2, small),
-                segment(3, small),
-                segment(4, MERGED_BYTES)
-            ])),
-            [[2, 3]]
+            ids(runs(
+                vec![
+                    segment(1, limit),
+                    segment(2, small),
+                    segment(3, small),
+                    segment(4, 3 * small),
+                    segment(5, 2 * limit)
+                ],
+                limit
+            )),
+            [vec![1], vec![2, 3], vec![4], vec![5]]
         );
-        assert!(runs(vec![segment(1, small)]).is_empty());
+        assert!(runs(Vec::new(), limit).is_empty());
     }
 }

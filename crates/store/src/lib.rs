@@ -76,6 +76,10 @@ pub struct StoreOptions {
     pub archive_location: Option<String>,
     /// How often groups with a lifecycle policy are archived.
     pub archive_interval: Duration,
+    /// Most bytes of local segment files an archive pass merges into one archived file.
+    /// A merge holds its rows in memory (a few times this once decompressed), so an
+    /// hour with more becomes several files.
+    pub archive_file_bytes: i64,
 }
 
 impl StoreOptions {
@@ -92,6 +96,7 @@ impl StoreOptions {
             s3: objects::S3Settings::default(),
             archive_location: None,
             archive_interval: Duration::from_secs(3600),
+            archive_file_bytes: 16 << 20,
         }
     }
 }
@@ -566,9 +571,9 @@ impl Store {
                         let store = store.clone();
                         tokio::spawn(async move {
                             match store.run_archive(None).await {
-                                Ok(r) if r.hours.is_empty() && r.orphans_removed == 0 => {}
+                                Ok(r) if r.files.is_empty() && r.orphans_removed == 0 => {}
                                 Ok(r) => tracing::info!(
-                                    hours = r.hours.len(),
+                                    files = r.files.len(),
                                     orphans = r.orphans_removed,
                                     "archived segments"
                                 ),

@@ -46,7 +46,7 @@ async fn archives_old_hours_in_hive_layout_and_reads_them_back() {
     assert_eq!(before.len(), 14);
 
     // No policy, no pass.
-    assert!(store.run_archive(None).await.unwrap().hours.is_empty());
+    assert!(store.run_archive(None).await.unwrap().files.is_empty());
     store
         .catalog()
         .put_lifecycle(
@@ -68,8 +68,8 @@ async fn archives_old_hours_in_hive_layout_and_reads_them_back() {
 
     let report = store.run_archive(None).await.unwrap();
     assert_eq!(report.orphans_removed, 1);
-    assert_eq!(report.hours.len(), 3);
-    assert!(report.hours.iter().all(|h| h.segments == 4 && h.rows == 4));
+    assert_eq!(report.files.len(), 3);
+    assert!(report.files.iter().all(|h| h.segments == 4 && h.rows == 4));
 
     let archived = files_under(&dir.path().join("archive"));
     assert_eq!(archived.len(), 3, "{archived:?}");
@@ -100,7 +100,7 @@ async fn archives_old_hours_in_hive_layout_and_reads_them_back() {
 
     // A second pass has nothing left to do.
     let again = store.run_archive(None).await.unwrap();
-    assert!(again.hours.is_empty() && again.orphans_removed == 0);
+    assert!(again.files.is_empty() && again.orphans_removed == 0);
 
     store.shutdown().await.unwrap();
     drop(store);
@@ -134,4 +134,50 @@ async fn archives_old_hours_in_hive_layout_and_reads_them_back() {
         .map(|e| e.1)
         .collect();
     assert_eq!(left, vec!["a recent".to_string(), "b recent".to_string()]);
+}
+
+#[tokio::test]
+async fn an_hour_larger_than_one_archived_file_becomes_several() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut opts = StoreOptions::new(dir.path());
+    // Every segment file is over this, so each becomes an archived file of its own.
+    opts.archive_file_bytes = 1;
+    let store = Store::open(opts).unwrap();
+    let group_id = store
+        .catalog()
+        .create_group(&scope(), GROUP, 0, &NewGroup::default())
+        .unwrap();
+    let group = store.catalog().group(&scope(), GROUP).unwrap();
+    store.catalog().create_stream(group_id, "s", 0).unwrap();
+    let stream = store.catalog().stream(group_id, "s").unwrap();
+    let hour = time::hour_floor(time::now_ms() - 10 * time::DAY_MS);
+    for flush in 0..3 {
+        let events = (0..5)
+            .map(|i| InputEvent {
+                timestamp: hour + i * 60_000 + flush,
+                message: format!("flush {flush} event {i}"),
+            })
+            .collect();
+        store.put_events(&group, &stream, events).await.unwrap();
+        store.flush().await.unwrap();
+    }
+    let before = read_all(&store, group_id).await;
+    assert_eq!(before.len(), 15);
+    store
+        .catalog()
+        .put_lifecycle(
+            group_id,
+            &LifecyclePolicy {
+                archive_after_days: 7,
+                delete_after_days: None,
+            },
+        )
+        .unwrap();
+
+    let report = store.run_archive(None).await.unwrap();
+    assert_eq!(report.files.len(), 3, "{report:?}");
+    assert!(report.files.iter().all(|f| f.hour == hour && f.rows == 5));
+    assert_eq!(files_under(&dir.path().join("archive")).len(), 3);
+    assert!(files_under(&dir.path().join("segments")).is_empty());
+    assert_eq!(read_all(&store, group_id).await, before);
 }

@@ -184,7 +184,7 @@ async fn run(ctx: &Ctx<'_>, input: GroupInput) -> Result<Value, ApiError> {
         }
         let report = ctx.state.store.run_archive(Some(group.id)).await?;
         orphans += report.orphans_removed;
-        archived.extend(report.hours.into_iter().map(|h| {
+        archived.extend(report.files.into_iter().map(|h| {
             json!({
                 "logGroupName": h.group,
                 "hour": h.hour,
