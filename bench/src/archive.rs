@@ -2,8 +2,10 @@
 //! the same events once archived (a local archive directory, one merged Parquet file per
 //! hour), with the ratio archived/hot and a check that both return the same rows.
 //!
-//! The data: generated app JSON events spread over the five days that end eight days
-//! ago (PutLogEvents takes up to 14 days back), so a policy of seven days archives all.
+//! The data: generated app JSON events spread over the hours (by default five days) that
+//! end at the hour eight days ago (PutLogEvents takes up to 14 days back), so a policy of
+//! seven days archives all. `--hours 1` puts everything in one hour: the pass's worst
+//! case for memory, which the peak RSS of the pass shows.
 
 use crate::client::{Body, Client};
 use crate::datagen::{self, Kind};
@@ -20,6 +22,7 @@ use std::time::{Duration, Instant};
 /// The group `ingest::setup` creates and fills.
 const GROUP: &str = "/bench/ingest";
 const DAY_MS: i64 = 86_400_000;
+const HOUR_MS: i64 = 3_600_000;
 
 /// The queries timed on both tiers (a full scan with stats, a filter with a float
 /// average, a sorted listing), with their result columns.
@@ -86,6 +89,9 @@ pub struct ArchiveArgs {
     /// Seed of the data generator.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Hours the events are spread over (1 to 120).
+    #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(i64).range(1..=120))]
+    hours: i64,
     /// `table` or `json`.
     #[arg(long, value_enum, default_value = "table")]
     output: Output,
@@ -115,9 +121,9 @@ pub fn run(args: ArchiveArgs) -> anyhow::Result<bool> {
         args.size,
         1_000_000,
         args.seed,
-        now - 8 * DAY_MS,
-        5 * DAY_MS,
-        23 * 3_600_000,
+        (now - 8 * DAY_MS).div_euclid(HOUR_MS) * HOUR_MS - 1,
+        args.hours * HOUR_MS - 1,
+        23 * HOUR_MS,
     );
     let server = Server::start(&server_bin, &data_dir, &server_args)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -163,10 +169,18 @@ pub fn run(args: ArchiveArgs) -> anyhow::Result<bool> {
         "PutLifecyclePolicy",
         json!({ "logGroupName": GROUP, "archiveAfterDays": 7 }),
     )?;
+    server.reset_peak_rss()?;
     let started = Instant::now();
     let report = extension("RunArchive", json!({ "logGroupName": GROUP }))?;
     let archive_wall = started.elapsed();
-    let hours = report["archived"].as_array().map_or(0, Vec::len);
+    let archive_rss = server.peak_rss_now()?;
+    let hours = report["archived"].as_array().map_or(0, |files| {
+        files
+            .iter()
+            .filter_map(|f| f["hour"].as_i64())
+            .collect::<std::collections::HashSet<_>>()
+            .len()
+    });
     let (archive_bytes, archive_files) = tree_size(&archive_dir, "parquet")?;
     let archived = time_all("archived")?;
     server.stop(Duration::from_secs(600))?;
@@ -209,17 +223,19 @@ pub fn run(args: ArchiveArgs) -> anyhow::Result<bool> {
                 "message_bytes": data.message_bytes,
                 "local_segments": { "files": local_files, "bytes": local_bytes },
                 "archive": { "files": archive_files, "bytes": archive_bytes, "hours": hours,
-                             "pass_s": archive_wall.as_secs_f64() },
+                             "pass_s": archive_wall.as_secs_f64(),
+                             "pass_peak_rss_bytes": archive_rss },
                 "queries": results,
             })
         ),
         Output::Table => {
             println!(
-                "{events} events, {} of text; hot: {local_files} segment files ({}); archived: {archive_files} files ({}) for {hours} hours, written in {:.2} s",
+                "{events} events, {} of text; hot: {local_files} segment files ({}); archived: {archive_files} files ({}) for {hours} hours, written in {:.2} s; server peak RSS during the pass {:.0} MiB",
                 mb(data.message_bytes as f64),
                 mb(local_bytes as f64),
                 mb(archive_bytes as f64),
-                archive_wall.as_secs_f64()
+                archive_wall.as_secs_f64(),
+                archive_rss as f64 / 1_048_576.0
             );
             print!(
                 "{}",

@@ -97,6 +97,13 @@ impl Server {
             .context("cannot read VmHWM of the server")
     }
 
+    /// Resets `VmHWM` to the current RSS (`/proc/PID/clear_refs`), so the next reading
+    /// is the peak of what runs in between.
+    pub fn reset_peak_rss(&self) -> anyhow::Result<()> {
+        std::fs::write(format!("/proc/{}/clear_refs", self.pid()), "5")
+            .context("cannot reset VmHWM of the server")
+    }
+
     /// CPU seconds (user + system) used so far.
     pub fn cpu_seconds(&self) -> anyhow::Result<f64> {
         proc_cpu_seconds(self.pid()).context("cannot read the server's CPU time")

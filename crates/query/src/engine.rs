@@ -95,7 +95,29 @@ pub fn source_groups(
 /// Checks a query's syntax and plan without reading data, so StartQuery can refuse a
 /// malformed query at once.
 pub fn check(text: &str) -> Result<insights::Query, QueryError> {
-    Ok(insights::parse(text)?)
+    let query = insights::parse(text)?;
+    // Some mistakes only planning finds (a regex or date pattern that does not compile,
+    // a bin period too long): planned over no rows, they are refused before the query
+    // is accepted, as AWS refuses them, instead of failing it later without a word.
+    let schema = datafusion::common::DFSchema::try_from(table::SCHEMA.as_ref().clone())?;
+    let nothing = datafusion::logical_expr::LogicalPlan::EmptyRelation(
+        datafusion::logical_expr::EmptyRelation {
+            produce_one_row: false,
+            schema: Arc::new(schema),
+        },
+    );
+    insights::plan::plan(
+        &query,
+        nothing,
+        &insights::plan::Context {
+            text,
+            start_ms: 0,
+            end_ms: 0,
+            limit: 1,
+            matched: Default::default(),
+        },
+    )?;
+    Ok(query)
 }
 
 /// Runs a query to completion.

@@ -687,7 +687,9 @@ pub fn log_table(
     let mut scans = Vec::new();
     let mut parts = Vec::new();
     let external = |e: store::StoreError| DataFusionError::External(Box::new(e));
-    for group in groups {
+    let mut seen = HashSet::new();
+    // A group listed twice is one table's rows, not two copies of them.
+    for group in groups.iter().filter(|g| seen.insert(g.id)) {
         let names: HashMap<String, i64> = store
             .catalog()
             .streams(group.id)

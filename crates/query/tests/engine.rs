@@ -657,6 +657,21 @@ async fn date_and_geography_functions() {
             "{bad}: {err}"
         );
     }
+    // Found by planning, before any data is read: what StartQuery refuses.
+    for bad in [
+        r#"fields parseDate(ts, "yyyy VV")"#,
+        r#"fields formatDate(@timestamp, "%Q")"#,
+        r#"parse @message /(?<a>[/ as x"#,
+        "parse @message /(?<a>[a-z/",
+        "stats count(*) by bin(2mo)",
+    ] {
+        let err = query::engine::check(bad).unwrap_err();
+        assert!(
+            matches!(err, query::engine::QueryError::Malformed(_)),
+            "{bad}: {err}"
+        );
+    }
+    assert!(query::engine::check("stats count(*) by bin(1mo)").is_ok());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

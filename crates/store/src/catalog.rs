@@ -65,7 +65,9 @@ CREATE TABLE IF NOT EXISTS query_definitions (
     name TEXT NOT NULL,
     query_string TEXT NOT NULL,
     log_group_names TEXT NOT NULL,
-    last_modified INTEGER NOT NULL
+    last_modified INTEGER NOT NULL,
+    query_language TEXT NOT NULL DEFAULT 'CWLI',
+    parameters TEXT NOT NULL DEFAULT '[]'
 );
 CREATE TABLE IF NOT EXISTS imported_files (
     group_id INTEGER NOT NULL REFERENCES log_groups(id) ON DELETE CASCADE,
@@ -308,6 +310,25 @@ pub struct QueryDefinition {
     pub log_group_names: Vec<String>,
     /// Epoch milliseconds.
     pub last_modified: i64,
+    /// `CWLI`, `SQL` or `PPL`.
+    pub query_language: String,
+    /// The `{{name}}` placeholders of the text, with their defaults.
+    pub parameters: Vec<QueryParameter>,
+}
+
+/// A placeholder of a saved query (`{{name}}` in its text), as PutQueryDefinition takes
+/// it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QueryParameter {
+    /// The name the text refers to.
+    pub name: String,
+    /// The value used when a run gives none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default_value: Option<String>,
+    /// What it is for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
 }
 
 /// A file `trailwatch import` has wholly imported into a group: the manifest row that
@@ -430,6 +451,18 @@ fn migrate(conn: &Connection) -> Result<()> {
     if !has_tier {
         // Every segment written before archiving existed is local.
         conn.execute_batch("ALTER TABLE segments ADD COLUMN tier TEXT NOT NULL DEFAULT 'local';")?;
+    }
+    let has_language: bool = conn.query_row(
+        "SELECT COUNT(*) > 0 FROM pragma_table_info('query_definitions') WHERE name = 'query_language'",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has_language {
+        // Definitions saved before SQL and parameters were kept are Insights queries.
+        conn.execute_batch(
+            "ALTER TABLE query_definitions ADD COLUMN query_language TEXT NOT NULL DEFAULT 'CWLI';
+             ALTER TABLE query_definitions ADD COLUMN parameters TEXT NOT NULL DEFAULT '[]';",
+        )?;
     }
     Ok(())
 }
@@ -898,11 +931,15 @@ impl Catalog {
 
     /// Creates or replaces a saved Insights query.
     pub fn put_query_definition(&self, scope: &Scope, def: &QueryDefinition) -> Result<()> {
+        let parameters = serde_json::to_string(&def.parameters)
+            .map_err(|e| StoreError::Corrupt(format!("query parameters: {e}")))?;
         self.conn().execute(
-            "INSERT INTO query_definitions (id, account, region, name, query_string, log_group_names, last_modified)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+            "INSERT INTO query_definitions (id, account, region, name, query_string, log_group_names,
+                 last_modified, query_language, parameters)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
              ON CONFLICT(id) DO UPDATE SET name = excluded.name, query_string = excluded.query_string,
-                 log_group_names = excluded.log_group_names, last_modified = excluded.last_modified",
+                 log_group_names = excluded.log_group_names, last_modified = excluded.last_modified,
+                 query_language = excluded.query_language, parameters = excluded.parameters",
             params![
                 def.id,
                 scope.account,
@@ -910,7 +947,9 @@ impl Catalog {
                 def.name,
                 def.query_string,
                 def.log_group_names.join("\n"),
-                def.last_modified
+                def.last_modified,
+                def.query_language,
+                parameters,
             ],
         )?;
         Ok(())
@@ -920,11 +959,19 @@ impl Catalog {
     pub fn query_definitions(&self, scope: &Scope, prefix: &str) -> Result<Vec<QueryDefinition>> {
         let conn = self.conn();
         let mut stmt = conn.prepare_cached(
-            "SELECT id, name, query_string, log_group_names, last_modified FROM query_definitions
-             WHERE account = ?1 AND region = ?2 ORDER BY name, id",
+            "SELECT id, name, query_string, log_group_names, last_modified, query_language, parameters
+             FROM query_definitions WHERE account = ?1 AND region = ?2 ORDER BY name, id",
         )?;
         let rows = stmt.query_map(params![scope.account, scope.region], |r| {
             let groups: String = r.get(3)?;
+            let parameters: String = r.get(6)?;
+            let parameters = serde_json::from_str(&parameters).map_err(|e| {
+                rusqlite::Error::FromSqlConversionFailure(
+                    6,
+                    rusqlite::types::Type::Text,
+                    Box::new(e),
+                )
+            })?;
             Ok(QueryDefinition {
                 id: r.get(0)?,
                 name: r.get(1)?,
@@ -935,6 +982,8 @@ impl Catalog {
                     .map(str::to_string)
                     .collect(),
                 last_modified: r.get(4)?,
+                query_language: r.get(5)?,
+                parameters,
             })
         })?;
         let all: Vec<QueryDefinition> = rows.collect::<rusqlite::Result<_>>()?;

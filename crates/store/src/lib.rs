@@ -30,7 +30,7 @@ pub mod wal;
 
 pub use catalog::{
     Catalog, ExternalTable, GroupRow, ImportedFile, LifecyclePolicy, NewGroup, QueryDefinition,
-    SegmentRow, StreamRow, StreamStats, Tier, TierSummary,
+    QueryParameter, SegmentRow, StreamRow, StreamStats, Tier, TierSummary,
 };
 pub use error::{Result, StoreError};
 pub use pins::ReadPin;

@@ -37,9 +37,10 @@ pub struct ServeArgs {
     /// Insights queries that run at once; more wait as `Scheduled`.
     #[arg(long, default_value_t = 10)]
     query_concurrency: usize,
-    /// An Insights query still running after this many seconds ends as `Timeout`.
-    #[arg(long, default_value_t = 3600)]
-    query_timeout_secs: u64,
+    /// An Insights query still running after this many seconds (fractions allowed)
+    /// ends as `Timeout`.
+    #[arg(long, default_value_t = 3600.0, value_parser = positive_seconds)]
+    query_timeout_secs: f64,
     /// How long finished queries' results stay available, in seconds.
     #[arg(long, default_value_t = 86_400)]
     query_results_secs: u64,
@@ -135,7 +136,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         queries: Arc::new(
             api::logs::queries::QueryManager::new(api::logs::queries::QueryConfig {
                 max_concurrent: args.query_concurrency,
-                timeout: Duration::from_secs(args.query_timeout_secs),
+                timeout: Duration::from_secs_f64(args.query_timeout_secs),
                 keep_results: Duration::from_secs(args.query_results_secs),
                 results_dir: Some(args.data_dir.join("queries")),
             })
@@ -298,4 +299,16 @@ fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
     file.write_all(text.as_bytes())?;
     file.sync_all()?;
     Ok(())
+}
+
+/// A number of seconds above zero and small enough for a `Duration`.
+fn positive_seconds(text: &str) -> Result<f64, String> {
+    let secs: f64 = text
+        .parse()
+        .map_err(|_| format!("{text} is not a number of seconds"))?;
+    if secs > 0.0 && Duration::try_from_secs_f64(secs).is_ok() {
+        Ok(secs)
+    } else {
+        Err(format!("{text}: give a number of seconds above 0"))
+    }
 }

@@ -293,6 +293,51 @@ async fn query_definitions_are_saved_listed_replaced_and_deleted() {
             .await,
     );
     assert_eq!(code, "ResourceNotFoundException");
+
+    // A SQL definition keeps its language and parameters, and lists filter by language.
+    use aws_sdk_cloudwatchlogs::types::{QueryLanguage, QueryParameter};
+    let parameter = QueryParameter::builder()
+        .name("level")
+        .default_value("ERROR")
+        .description("which level to count")
+        .build()
+        .unwrap();
+    c.put_query_definition()
+        .name("sql/by-level")
+        .query_language(QueryLanguage::Sql)
+        .query_string("SELECT count(*) FROM app WHERE level = '{{level}}'")
+        .parameters(parameter.clone())
+        .send()
+        .await
+        .unwrap();
+    let sql = c
+        .describe_query_definitions()
+        .query_language(QueryLanguage::Sql)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sql.query_definitions().len(), 1);
+    let saved = &sql.query_definitions()[0];
+    assert_eq!(saved.query_language(), Some(&QueryLanguage::Sql));
+    assert_eq!(saved.parameters(), [parameter]);
+    let cwli = c
+        .describe_query_definitions()
+        .query_language(QueryLanguage::Cwli)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cwli.query_definitions().len(), 1);
+    assert_eq!(cwli.query_definitions()[0].name(), Some("other"));
+    let bad_name = QueryParameter::builder().name("1st").build().unwrap();
+    let (code, _) = error_of(
+        c.put_query_definition()
+            .name("bad")
+            .query_string("fields @message")
+            .parameters(bad_name)
+            .send()
+            .await,
+    );
+    assert_eq!(code, "InvalidParameterException");
 }
 
 #[tokio::test]
@@ -569,4 +614,204 @@ fn printing_into_a_closed_pipe_ends_quietly() {
         "{:?}",
         out.status
     );
+}
+
+/// Fills group `slow` with 60,000 events: enough that a regex over all of them takes a
+/// debug build well over the few milliseconds the tests below need a query to run.
+async fn seed_slow(c: &Client) {
+    c.create_log_group()
+        .log_group_name("slow")
+        .send()
+        .await
+        .unwrap();
+    c.create_log_stream()
+        .log_group_name("slow")
+        .log_stream_name("s")
+        .send()
+        .await
+        .unwrap();
+    let t = now_ms() - 600_000;
+    for batch in 0..6 {
+        let events = (0..10_000)
+            .map(|i| {
+                InputLogEvent::builder()
+                    .timestamp(t + batch * 10_000 + i)
+                    .message(format!("user=u{} path=/p/{} status={}", i % 97, i, i % 5))
+                    .build()
+                    .unwrap()
+            })
+            .collect();
+        c.put_log_events()
+            .log_group_name("slow")
+            .log_stream_name("s")
+            .set_log_events(Some(events))
+            .send()
+            .await
+            .unwrap();
+    }
+}
+
+const SLOW_QUERY: &str = r"parse @message /user=(?<user>\w+) path=(?<path>\S+)/ | stats count_distinct(path) as paths by user, sha256(path) as h";
+
+async fn start_slow(c: &Client) -> String {
+    let now = now_ms() / 1000;
+    c.start_query()
+        .log_group_name("slow")
+        .start_time(now - 3600)
+        .end_time(now)
+        .query_string(SLOW_QUERY)
+        .send()
+        .await
+        .unwrap()
+        .query_id()
+        .unwrap()
+        .to_string()
+}
+
+async fn status_of(c: &Client, id: &str) -> QueryStatus {
+    let out = c.get_query_results().query_id(id).send().await.unwrap();
+    out.status().cloned().unwrap()
+}
+
+#[tokio::test]
+async fn queries_beyond_the_limit_wait_and_running_ones_can_be_stopped() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(tmp.path(), true, &["--query-concurrency", "1"]);
+    let c = server.client();
+    seed(&c).await;
+    seed_slow(&c).await;
+    let running = start_slow(&c).await;
+    for _ in 0..200 {
+        if status_of(&c, &running).await != QueryStatus::Scheduled {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    assert_eq!(status_of(&c, &running).await, QueryStatus::Running);
+    let waiting = start_on_app(&c, "stats count(*) as n").await;
+    assert_eq!(status_of(&c, &waiting).await, QueryStatus::Scheduled);
+    let listed = c
+        .describe_queries()
+        .status(QueryStatus::Scheduled)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.queries().len(), 1);
+    assert_eq!(listed.queries()[0].query_id(), Some(waiting.as_str()));
+    use aws_sdk_cloudwatchlogs::types::QueryLanguage;
+    let sql = c
+        .describe_queries()
+        .query_language(QueryLanguage::Sql)
+        .send()
+        .await
+        .unwrap();
+    assert!(sql.queries().is_empty());
+    let cwli = c
+        .describe_queries()
+        .query_language(QueryLanguage::Cwli)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cwli.queries().len(), 2);
+
+    let stopped = c.stop_query().query_id(&running).send().await.unwrap();
+    assert!(stopped.success());
+    assert_eq!(status_of(&c, &running).await, QueryStatus::Cancelled);
+    // Its slot is free: the waiting query runs.
+    let (status, rows) = results(&c, &waiting).await;
+    assert_eq!(status, QueryStatus::Complete);
+    assert_eq!(value(&rows[0], "n"), Some("20"));
+    // Stopping a query that has ended does nothing.
+    let again = c.stop_query().query_id(&running).send().await.unwrap();
+    assert!(!again.success());
+}
+
+#[tokio::test]
+async fn a_query_running_past_the_timeout_ends_as_timeout() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(tmp.path(), true, &["--query-timeout-secs", "0.05"]);
+    let c = server.client();
+    seed_slow(&c).await;
+    let id = start_slow(&c).await;
+    let (status, rows) = results(&c, &id).await;
+    assert_eq!(status, QueryStatus::Timeout);
+    assert!(rows.is_empty());
+}
+
+#[tokio::test]
+async fn results_page_and_start_query_checks_its_input() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::dev(&tmp);
+    let c = server.client();
+    seed(&c).await;
+    let id = start_on_app(&c, "fields i | sort i asc").await;
+    let (_, all) = results(&c, &id).await;
+    assert_eq!(all.len(), 20);
+    let mut paged = Vec::new();
+    let mut token = None;
+    loop {
+        let page = c
+            .get_query_results()
+            .query_id(&id)
+            .max_items(7)
+            .set_next_token(token)
+            .send()
+            .await
+            .unwrap();
+        assert!(page.results().len() <= 7);
+        paged.extend(page.results().iter().cloned());
+        token = page.next_token().map(str::to_string);
+        if token.is_none() {
+            break;
+        }
+    }
+    assert_eq!(paged, all);
+
+    let now = now_ms() / 1000;
+    let start = |text: &str, limit: i32| {
+        c.start_query()
+            .log_group_name("app")
+            .start_time(now - 3600)
+            .end_time(now)
+            .query_string(text)
+            .limit(limit)
+            .send()
+    };
+    let (code, _) = error_of(start("fields @message", 100_001).await);
+    assert_eq!(code, "InvalidParameterException");
+    // Mistakes that only planning finds are refused up front, not failed later.
+    for bad in [
+        r#"fields parseDate(@message, "yyyy VV")"#,
+        r#"fields formatDate(@timestamp, "%Q")"#,
+        "stats count(*) by bin(2mo)",
+    ] {
+        let (code, _) = error_of(start(bad, 10).await);
+        assert_eq!(code, "MalformedQueryException", "{bad}");
+    }
+    // A group named twice, by name and by ARN, is read once.
+    let arn = c
+        .describe_log_groups()
+        .log_group_name_prefix("app")
+        .send()
+        .await
+        .unwrap()
+        .log_groups()[0]
+        .arn()
+        .unwrap()
+        .to_string();
+    let id = c
+        .start_query()
+        .log_group_identifiers("app")
+        .log_group_identifiers(arn.trim_end_matches(":*"))
+        .start_time(now - 3600)
+        .end_time(now)
+        .query_string("stats count(*) as n")
+        .send()
+        .await
+        .unwrap()
+        .query_id()
+        .unwrap()
+        .to_string();
+    let (_, rows) = results(&c, &id).await;
+    assert_eq!(value(&rows[0], "n"), Some("20"));
 }

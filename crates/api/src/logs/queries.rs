@@ -15,7 +15,10 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use store::{GroupRow, QueryDefinition, Store};
+use store::{GroupRow, QueryDefinition, QueryParameter, Store};
+
+/// The query languages AWS names (`PPL` is refused when a query is started).
+const LANGUAGES: [&str; 3] = ["CWLI", "SQL", "PPL"];
 use tokio::sync::Semaphore;
 
 /// How Insights queries are run and kept.
@@ -337,21 +340,22 @@ fn query_groups(
             }
         }
     }
-    names
-        .iter()
-        .map(|n| match catalog.group(ctx.scope(), n) {
-            Err(store::StoreError::GroupNotFound) => Err(group_not_found(n, account)),
-            other => Ok(other?),
-        })
-        .collect()
+    let mut groups: Vec<GroupRow> = Vec::with_capacity(names.len());
+    for n in &names {
+        let group = match catalog.group(ctx.scope(), n) {
+            Err(store::StoreError::GroupNotFound) => return Err(group_not_found(n, account)),
+            other => other?,
+        };
+        // A group named twice (by name and by ARN, say) is still read once.
+        if groups.iter().all(|g| g.id != group.id) {
+            groups.push(group);
+        }
+    }
+    Ok(groups)
 }
 
 pub(crate) async fn start(ctx: &Ctx<'_>, input: StartInput) -> Result<Value, ApiError> {
-    check_enum(
-        input.query_language.as_deref(),
-        "queryLanguage",
-        &["CWLI", "SQL", "PPL"],
-    )?;
+    check_enum(input.query_language.as_deref(), "queryLanguage", &LANGUAGES)?;
     let sql = match input.query_language.as_deref() {
         None | Some("CWLI") => false,
         Some("SQL") => true,
@@ -434,6 +438,15 @@ pub(crate) async fn start(ctx: &Ctx<'_>, input: StartInput) -> Result<Value, Api
     Ok(json!({ "queryId": id }))
 }
 
+/// Aborts a task when dropped.
+struct AbortOnDrop(tokio::task::AbortHandle);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn run_query(
     manager: Arc<QueryManager>,
@@ -449,12 +462,19 @@ async fn run_query(
     let Ok(_slot) = manager.slots.clone().acquire_owned().await else {
         return;
     };
-    manager.set(&id, |q| q.status = Status::Running);
+    manager.set(&id, |q| {
+        if q.status == Status::Scheduled {
+            q.status = Status::Running;
+        }
+    });
     let (start_ms, end_ms) = (
         start.saturating_mul(1000),
         end.saturating_mul(1000).saturating_add(999),
     );
-    let running = async {
+    // The query runs as a task of its own and is waited for from here: a plan can work
+    // for a long while between two yields (an aggregation over a few large batches),
+    // and a timeout polled inside it would only fire once it was done anyway.
+    let running = tokio::spawn(async move {
         if sql {
             engine::run_sql(&store, &tables, &text, start_ms, end_ms, limit).await
         } else {
@@ -467,17 +487,29 @@ async fn run_query(
             };
             engine::run(&store, request).await
         }
-    };
+    });
+    // Stopped (StopQuery aborts this task) or timed out, the query's task goes too, at
+    // its next yield.
+    let query_task = AbortOnDrop(running.abort_handle());
     let outcome = tokio::time::timeout(manager.config.timeout, running).await;
+    drop(query_task);
     manager.set(&id, |q| {
+        if q.status.finished() {
+            // Stopped meanwhile: StopQuery has said how it ended.
+            return;
+        }
         q.finished = Some(model::time::now_ms());
         match outcome {
-            Ok(Ok(output)) => {
+            Ok(Ok(Ok(output))) => {
                 q.output = output;
                 q.status = Status::Complete;
             }
-            Ok(Err(e)) => {
+            Ok(Ok(Err(e))) => {
                 tracing::warn!(query = %id, error = %e, "query failed");
+                q.status = Status::Failed;
+            }
+            Ok(Err(e)) => {
+                tracing::error!(query = %id, error = %e, "query task ended abnormally");
                 q.status = Status::Failed;
             }
             Err(_) => q.status = Status::Timeout,
@@ -642,6 +674,7 @@ pub(crate) async fn stop(ctx: &Ctx<'_>, input: IdInput) -> Result<Value, ApiErro
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct DescribeInput {
+    query_language: Option<String>,
     log_group_name: Option<String>,
     status: Option<String>,
     max_results: Option<i64>,
@@ -663,6 +696,7 @@ pub(crate) async fn describe(ctx: &Ctx<'_>, input: DescribeInput) -> Result<Valu
         ],
     )?;
     check_range(input.max_results, "maxResults", 1, 1000)?;
+    check_enum(input.query_language.as_deref(), "queryLanguage", &LANGUAGES)?;
     ctx.authorize("DescribeQueries", "*")?;
     let offset = offset_token(&input.next_token)?;
     let limit = input.max_results.unwrap_or(1000) as usize;
@@ -681,6 +715,12 @@ pub(crate) async fn describe(ctx: &Ctx<'_>, input: DescribeInput) -> Result<Valu
                 .log_group_name
                 .as_deref()
                 .is_none_or(|g| q.log_group_name.as_deref() == Some(g))
+        })
+        .filter(|(_, q)| {
+            input
+                .query_language
+                .as_deref()
+                .is_none_or(|l| q.language == l)
         })
         .collect();
     matching.sort_by(|a, b| b.1.create_time.cmp(&a.1.create_time).then(a.0.cmp(b.0)));
@@ -748,17 +788,41 @@ pub(crate) struct PutDefinitionInput {
     query_definition_id: Option<String>,
     log_group_names: Option<Vec<String>>,
     query_string: Option<String>,
+    parameters: Option<Vec<QueryParameter>>,
+}
+
+/// The most parameters a saved query may declare.
+const MAX_QUERY_PARAMETERS: usize = 20;
+
+/// Refuses parameter lists AWS refuses: more than [`MAX_QUERY_PARAMETERS`], or a name
+/// that `{{name}}` cannot refer to.
+fn check_parameters(parameters: &[QueryParameter]) -> Result<(), ApiError> {
+    if parameters.len() > MAX_QUERY_PARAMETERS {
+        return Err(ApiError::invalid_parameter(format!(
+            "A query definition can have at most {MAX_QUERY_PARAMETERS} parameters."
+        )));
+    }
+    for p in parameters {
+        let mut chars = p.name.chars();
+        let valid = chars
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !valid {
+            return Err(ApiError::invalid_parameter(format!(
+                "Invalid query parameter name '{}': a name must match ^[a-zA-Z_][a-zA-Z0-9_]*",
+                p.name
+            )));
+        }
+    }
+    Ok(())
 }
 
 pub(crate) async fn put_definition(
     ctx: &Ctx<'_>,
     input: PutDefinitionInput,
 ) -> Result<Value, ApiError> {
-    check_enum(
-        input.query_language.as_deref(),
-        "queryLanguage",
-        &["CWLI", "SQL", "PPL"],
-    )?;
+    check_enum(input.query_language.as_deref(), "queryLanguage", &LANGUAGES)?;
     let name = required(&input.name, "name")?;
     check_len(Some(name), "name", 1, 255)?;
     let text = required(&input.query_string, "queryString")?;
@@ -773,6 +837,8 @@ pub(crate) async fn put_definition(
     for g in &groups {
         model::LogGroupName::parse(g, "logGroupNames")?;
     }
+    let parameters = input.parameters.clone().unwrap_or_default();
+    check_parameters(&parameters)?;
     ctx.authorize("PutQueryDefinition", "*")?;
     let catalog = ctx.state.store.catalog();
     let id = match &input.query_definition_id {
@@ -798,6 +864,11 @@ pub(crate) async fn put_definition(
             query_string: text.clone(),
             log_group_names: groups,
             last_modified: model::time::now_ms(),
+            query_language: input
+                .query_language
+                .clone()
+                .unwrap_or_else(|| "CWLI".into()),
+            parameters,
         },
     )?;
     Ok(json!({ "queryDefinitionId": id }))
@@ -806,6 +877,7 @@ pub(crate) async fn put_definition(
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct DescribeDefinitionsInput {
+    query_language: Option<String>,
     query_definition_name_prefix: Option<String>,
     max_results: Option<i64>,
     next_token: Option<String>,
@@ -822,26 +894,34 @@ pub(crate) async fn describe_definitions(
         255,
     )?;
     check_range(input.max_results, "maxResults", 1, 1000)?;
+    check_enum(input.query_language.as_deref(), "queryLanguage", &LANGUAGES)?;
     ctx.authorize("DescribeQueryDefinitions", "*")?;
     let offset = offset_token(&input.next_token)?;
     let limit = input.max_results.unwrap_or(1000) as usize;
-    let all = ctx.state.store.catalog().query_definitions(
+    let mut all = ctx.state.store.catalog().query_definitions(
         ctx.scope(),
         input.query_definition_name_prefix.as_deref().unwrap_or(""),
     )?;
+    if let Some(language) = &input.query_language {
+        all.retain(|d| &d.query_language == language);
+    }
     let items: Vec<Value> = all
         .iter()
         .skip(offset)
         .take(limit)
         .map(|d| {
-            json!({
-                "queryLanguage": "CWLI",
+            let mut item = json!({
+                "queryLanguage": d.query_language,
                 "queryDefinitionId": d.id,
                 "name": d.name,
                 "queryString": d.query_string,
                 "lastModified": d.last_modified,
                 "logGroupNames": d.log_group_names,
-            })
+            });
+            if !d.parameters.is_empty() {
+                item["parameters"] = json!(d.parameters);
+            }
+            item
         })
         .collect();
     let mut out = Map::new();
