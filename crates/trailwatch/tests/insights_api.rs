@@ -389,6 +389,36 @@ async fn the_query_command_prints_tables_json_and_csv() {
         stderr.starts_with("error: MalformedQueryException: "),
         "{stderr}"
     );
+
+    // An explicit range (epoch seconds and RFC 3339) over a group given twice: each
+    // event counts once.
+    let c = server.client();
+    c.create_log_group()
+        .log_group_name("other")
+        .send()
+        .await
+        .unwrap();
+    let now = now_ms() / 1000;
+    let end = chrono::DateTime::from_timestamp(now, 0)
+        .unwrap()
+        .to_rfc3339();
+    let ranged = |groups: &[&str], start: i64| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_trailwatch"));
+        cmd.arg("query").args(["--endpoint", &server.endpoint]);
+        for g in groups {
+            cmd.args(["-g", g]);
+        }
+        let out = cmd
+            .args(["--start", &start.to_string(), "--end", &end])
+            .args(["--output", "csv", "stats count(*) as n"])
+            .env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+            .env("AWS_SECRET_ACCESS_KEY", "secret")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    assert_eq!(ranged(&["app", "app", "other"], now - 3600), "n\n20\n");
 }
 
 #[tokio::test]
