@@ -682,7 +682,7 @@ async fn many_segments_are_read_a_few_at_a_time_without_stalling() {
         "stats count(*) as c, sum(n) as s",
         "fields n | sort n desc | limit 3",
         "fields n | limit 5",
-        "stats count(*) as c by bin(10m) | sort c desc | limit 1",
+        "stats count(*) as c by bin(10m) as t | sort c desc, t desc | limit 1",
     ] {
         let got = tokio::time::timeout(std::time::Duration::from_secs(30), rows(&f, text))
             .await
