@@ -170,6 +170,7 @@ pub fn run(args: ArchiveArgs) -> anyhow::Result<bool> {
         json!({ "logGroupName": GROUP, "archiveAfterDays": 7 }),
     )?;
     server.reset_peak_rss()?;
+    let rss_before = crate::server::proc_status_kb(server.pid(), "VmRSS").unwrap_or(0) * 1024;
     let started = Instant::now();
     let report = extension("RunArchive", json!({ "logGroupName": GROUP }))?;
     let archive_wall = started.elapsed();
@@ -224,18 +225,20 @@ pub fn run(args: ArchiveArgs) -> anyhow::Result<bool> {
                 "local_segments": { "files": local_files, "bytes": local_bytes },
                 "archive": { "files": archive_files, "bytes": archive_bytes, "hours": hours,
                              "pass_s": archive_wall.as_secs_f64(),
-                             "pass_peak_rss_bytes": archive_rss },
+                             "pass_peak_rss_bytes": archive_rss,
+                             "rss_before_pass_bytes": rss_before },
                 "queries": results,
             })
         ),
         Output::Table => {
             println!(
-                "{events} events, {} of text; hot: {local_files} segment files ({}); archived: {archive_files} files ({}) for {hours} hours, written in {:.2} s; server peak RSS during the pass {:.0} MiB",
+                "{events} events, {} of text; hot: {local_files} segment files ({}); archived: {archive_files} files ({}) for {hours} hours, written in {:.2} s; server peak RSS during the pass {:.0} MiB ({:.0} MiB before it)",
                 mb(data.message_bytes as f64),
                 mb(local_bytes as f64),
                 mb(archive_bytes as f64),
                 archive_wall.as_secs_f64(),
-                archive_rss as f64 / 1_048_576.0
+                archive_rss as f64 / 1_048_576.0,
+                rss_before as f64 / 1_048_576.0
             );
             print!(
                 "{}",

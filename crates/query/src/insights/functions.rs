@@ -52,13 +52,13 @@ functions! {
     Round => "round", Scalar, 1, Some(2), "round to an optional number of decimals.";
     Haversine => "haversine", Scalar, 4, Some(4), "distance in km between two lat/lon points.";
     ToNumber => "toNumber", Scalar, 1, Some(1), "string to number.";
-    ToInt => "toInt", Scalar, 1, Some(1), "string to 32-bit integer.";
-    ToLong => "toLong", Scalar, 1, Some(1), "string to 64-bit integer.";
+    ToInt => "toInt", Scalar, 1, Some(1), "string to 32-bit integer, a fraction dropped; no value out of 32-bit range (AWS does not say; a wrapped number would mislead).";
+    ToLong => "toLong", Scalar, 1, Some(1), "string to 64-bit integer, exact for whole-number text, a fraction dropped; no value out of range.";
     ToDouble => "toDouble", Scalar, 1, Some(1), "string to double.";
     // Datetime.
-    Bin => "bin", Scalar, 1, Some(1), "`@timestamp` rounded down to a period (capped, see `Period::capped_for_bin`).";
+    Bin => "bin", Scalar, 1, Some(1), "`@timestamp` rounded down to a period (capped, see `Period::capped_for_bin`); weeks start on Monday, months, quarters and years on their first day (UTC).";
     DateFloor => "datefloor", Scalar, 2, Some(2), "timestamp rounded down to a period.";
-    DateCeil => "dateceil", Scalar, 2, Some(2), "timestamp rounded up to a period.";
+    DateCeil => "dateceil", Scalar, 2, Some(2), "timestamp rounded up to a period, by calendar for months, quarters and years; a time on a boundary is its own ceiling.";
     FromMillis => "fromMillis", Scalar, 1, Some(1), "epoch milliseconds to timestamp.";
     ToMillis => "toMillis", Scalar, 1, Some(1), "timestamp to epoch milliseconds.";
     Now => "now", Scalar, 0, Some(0), "query start in epoch seconds.";
@@ -93,17 +93,17 @@ functions! {
     IsReservedIp => "isReservedIP", Scalar, 1, Some(1), "1 for a reserved address.";
     // Strings.
     IsEmpty => "isempty", Scalar, 1, Some(1), "1 if missing or empty.";
-    IsBlank => "isblank", Scalar, 1, Some(1), "1 if missing, empty or whitespace.";
+    IsBlank => "isblank", Scalar, 1, Some(1), "1 if missing, empty or ASCII whitespace.";
     Concat => "concat", Scalar, 1, None, "the arguments joined.";
-    Ltrim => "ltrim", Scalar, 1, Some(2), "trim the start, of whitespace or the given characters.";
-    Rtrim => "rtrim", Scalar, 1, Some(2), "trim the end, of whitespace or the given characters.";
-    Trim => "trim", Scalar, 1, Some(2), "trim both ends, of whitespace or the given characters.";
+    Ltrim => "ltrim", Scalar, 1, Some(2), "trim the start, of ASCII whitespace or the given characters.";
+    Rtrim => "rtrim", Scalar, 1, Some(2), "trim the end, of ASCII whitespace or the given characters.";
+    Trim => "trim", Scalar, 1, Some(2), "trim both ends, of ASCII whitespace or the given characters.";
     Strlen => "strlen", Scalar, 1, Some(1), "length in code points.";
     ToUpper => "toupper", Scalar, 1, Some(1), "upper case.";
     ToLower => "tolower", Scalar, 1, Some(1), "lower case.";
     Substr => "substr", Scalar, 2, Some(3), "substring from a 0-based start, with optional length.";
     Replace => "replace", Scalar, 3, Some(3), "every occurrence replaced.";
-    StrContains => "strcontains", Scalar, 2, Some(3), "1 if it contains the text, optionally ignoring case.";
+    StrContains => "strcontains", Scalar, 2, Some(3), "1 if it contains the text; ignoring case only when the third argument is true (`true`, or a non-zero number).";
     RegexReplace => "regexReplace", Scalar, 3, Some(3), "RE2 matches replaced.";
     StartsWith => "startsWith", Scalar, 2, Some(2), "1 if it starts with the text.";
     EndsWith => "endsWith", Scalar, 2, Some(2), "1 if it ends with the text.";
@@ -130,8 +130,8 @@ functions! {
     // Stats-only functions that pick one value rather than combine.
     Earliest => "earliest", Aggregate, 1, Some(1), "value of the earliest event by `@timestamp`.";
     Latest => "latest", Aggregate, 1, Some(1), "value of the latest event by `@timestamp`.";
-    SortsFirst => "sortsFirst", Aggregate, 1, Some(1), "value that sorts first.";
-    SortsLast => "sortsLast", Aggregate, 1, Some(1), "value that sorts last.";
+    SortsFirst => "sortsFirst", Aggregate, 1, Some(1), "value that sorts first, in the order of `sort` (numbers by value, before text).";
+    SortsLast => "sortsLast", Aggregate, 1, Some(1), "value that sorts last, in the order of `sort` (numbers by value, before text).";
 }
 
 impl Function {

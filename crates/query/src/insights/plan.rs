@@ -207,22 +207,7 @@ impl Planner<'_> {
                 for key in keys {
                     let e = self.value(&key.expr)?;
                     let ascending = key.order != Some(SortOrder::Descending);
-                    // Text that holds numbers sorts by value (`latency` 80 before 160),
-                    // and the rest by text after them. The text key is written so it is
-                    // null for numbers: DataFusion treats a plain second key `e` after
-                    // `try_cast(e)` as implied by the first and drops it.
-                    if self.type_of(&e) == DataType::Utf8 {
-                        let number = try_cast(e.clone(), DataType::Float64);
-                        let text_only = DfExpr::Case(datafusion::logical_expr::Case::new(
-                            None,
-                            vec![(Box::new(number.clone().is_null()), Box::new(e))],
-                            None,
-                        ));
-                        sort.push(SortExpr::new(number, ascending, false));
-                        sort.push(SortExpr::new(text_only, ascending, !ascending));
-                    } else {
-                        sort.push(SortExpr::new(e, ascending, !ascending));
-                    }
+                    sort.extend(self.sort_keys(e, ascending));
                 }
                 self.sorted = true;
                 self.order = sort.clone();
@@ -238,6 +223,27 @@ impl Planner<'_> {
             Command::Unnest { field, into } => self.unnest(field, into, span),
             Command::Pattern(source) => self.pattern(source, span),
         }
+    }
+
+    /// The keys `sort` orders a value by. Text that holds numbers sorts by value
+    /// (`latency` 80 before 160), and the rest by text after them. `sortsFirst` and
+    /// `sortsLast` pick by the same keys, so they agree with `sort`.
+    fn sort_keys(&self, e: DfExpr, ascending: bool) -> Vec<SortExpr> {
+        if self.type_of(&e) != DataType::Utf8 {
+            return vec![SortExpr::new(e, ascending, !ascending)];
+        }
+        // The text key is written so it is null for numbers: DataFusion treats a plain
+        // second key `e` after `try_cast(e)` as implied by the first and drops it.
+        let number = try_cast(e.clone(), DataType::Float64);
+        let text_only = DfExpr::Case(datafusion::logical_expr::Case::new(
+            None,
+            vec![(Box::new(number.clone().is_null()), Box::new(e))],
+            None,
+        ));
+        vec![
+            SortExpr::new(number, ascending, false),
+            SortExpr::new(text_only, ascending, !ascending),
+        ]
     }
 
     /// `dedup`: keeps the first row of each combination of values in the current order
@@ -518,23 +524,24 @@ impl Planner<'_> {
             } if function.is_aggregate() => {
                 let a = self.aggregate_call(*function, args, *span)?;
                 let name = format!("__agg{}", aggregates.len());
+                // The column is not in the plan yet, so its type is written on it: what
+                // surrounds it (`count(*) > 1`, `round(avg(x), 2)`) reads it by type.
+                let typed = cast(ident(&name), self.type_of(&a));
                 aggregates.push(a.alias(&name));
-                Ok(ident(name))
+                Ok(typed)
             }
             Expr::Field { name, .. } if known.contains(name) => Ok(ident(name)),
             Expr::Binary { op, lhs, rhs } => {
                 let l = self.aggregate_expr(lhs, aggregates, known)?;
                 let r = self.aggregate_expr(rhs, aggregates, known)?;
-                Ok(arithmetic(*op, l, r))
+                Ok(self.combine(*op, lhs, rhs, l, r))
             }
             Expr::Integer(i) => Ok(lit(*i as f64)),
             Expr::Float(x) => Ok(lit(*x)),
-            Expr::Unary {
-                op: UnaryOp::Neg,
-                expr,
-            } => Ok(DfExpr::Negative(Box::new(
-                self.aggregate_expr(expr, aggregates, known)?,
-            ))),
+            Expr::Unary { op, expr } => {
+                let v = self.aggregate_expr(expr, aggregates, known)?;
+                Ok(self.unary(*op, v))
+            }
             Expr::Call {
                 function,
                 args,
@@ -579,8 +586,26 @@ impl Planner<'_> {
                     agg::max(e)
                 }
             }
-            Function::SortsFirst => agg::min(self.value(arg(0)?)?),
-            Function::SortsLast => agg::max(self.value(arg(0)?)?),
+            Function::SortsFirst | Function::SortsLast => {
+                use datafusion::functions_aggregate::first_last::{
+                    first_value_udaf, last_value_udaf,
+                };
+                use datafusion::logical_expr::ExprFunctionExt;
+                use datafusion::logical_expr::expr::NullTreatment;
+                let v = self.value(arg(0)?)?;
+                let keys = self.sort_keys(v.clone(), true);
+                let pick = if function == Function::SortsFirst {
+                    first_value_udaf()
+                } else {
+                    last_value_udaf()
+                };
+                // Events without the field have no value to pick, wherever they sort.
+                pick.call(vec![v])
+                    .order_by(keys)
+                    .null_treatment(NullTreatment::IgnoreNulls)
+                    .build()
+                    .map_err(|e| df_error(self.ctx, span, e))?
+            }
             Function::Earliest => agg::first_value(self.value(arg(0)?)?, by_time()),
             Function::Latest => agg::last_value(self.value(arg(0)?)?, by_time()),
             Function::Pct => {
@@ -605,39 +630,45 @@ impl Planner<'_> {
         })
     }
 
-    /// An expression used as a filter condition: booleans as they are, numbers as `!= 0`,
-    /// anything else as "is present".
+    /// An expression used as a filter condition (see [`Planner::as_condition`]).
     fn condition(&self, e: &Expr) -> PlanResult<DfExpr> {
-        let v = self.value(e)?;
-        Ok(match self.type_of(&v) {
+        Ok(self.as_condition(self.value(e)?))
+    }
+
+    /// A translated value as a condition: booleans as they are, numbers as `!= 0`,
+    /// anything else as "is present".
+    fn as_condition(&self, v: DfExpr) -> DfExpr {
+        match self.type_of(&v) {
             DataType::Boolean => v,
             t if t.is_numeric() => v.not_eq(lit(0)),
             _ => v.is_not_null(),
-        })
+        }
     }
 
     fn type_of(&self, e: &DfExpr) -> DataType {
         e.get_type(self.schema().as_ref()).unwrap_or(DataType::Utf8)
     }
 
-    /// An expression read as a number (Float64), `NULL` where it is not one.
+    /// An expression read as a number (see [`Planner::as_number`]).
     fn number(&self, e: &Expr) -> PlanResult<DfExpr> {
-        let v = self.value(e)?;
-        Ok(match self.type_of(&v) {
-            DataType::Float64 => v,
-            DataType::Timestamp(_, _) => cast(cast(v, DataType::Int64), DataType::Float64),
-            t if t.is_numeric() => cast(v, DataType::Float64),
-            _ => try_cast(v, DataType::Float64),
-        })
+        Ok(self.as_number(self.value(e)?))
     }
 
-    /// An expression read as text.
+    /// A translated value read as a number (Float64), `NULL` where it is not one.
+    fn as_number(&self, v: DfExpr) -> DfExpr {
+        match self.type_of(&v) {
+            DataType::Float64 => v,
+            DataType::Timestamp(_, _) => cast(cast(v, DataType::Int64), DataType::Float64),
+            // Lists are null for number functions (see `as_text`).
+            DataType::List(_) => lit(ScalarValue::Float64(None)),
+            t if t.is_numeric() => cast(v, DataType::Float64),
+            _ => try_cast(v, DataType::Float64),
+        }
+    }
+
+    /// An expression read as text (see [`Planner::as_text`]).
     fn text(&self, e: &Expr) -> PlanResult<DfExpr> {
-        let v = self.value(e)?;
-        Ok(match self.type_of(&v) {
-            DataType::Utf8 => v,
-            _ => cast(v, DataType::Utf8),
-        })
+        Ok(self.as_text(self.value(e)?))
     }
 
     /// For min/max: times and numbers keep their order; text that holds numbers is
@@ -661,13 +692,14 @@ impl Planner<'_> {
         if let Some(lambda) = super::discovered::lambda_field(name) {
             return lambda;
         }
-        // A discovered field: a path into a JSON message, dots for members and
-        // numbers for array elements; flow-log names also read a flow-log line.
-        let mut args = vec![ident(MESSAGE)];
-        args.extend(name.split('.').map(path_key));
-        let json = json_as_text(args);
-        match super::discovered::vpc_field(name) {
-            Some(vpc) => f::coalesce(vec![json, vpc]),
+        // A discovered field: a path into a JSON message, and for the names of line
+        // formats (flow logs, Route 53 query logs) a value of such a line.
+        let json = match super::discovered::json_key(name) {
+            Some(key) => json_path(ident(MESSAGE), &key.split('.').collect::<Vec<_>>()),
+            None => lit(ScalarValue::Utf8(None)),
+        };
+        match super::discovered::line_field(name) {
+            Some(line) => f::coalesce(vec![json, line]),
             None => json,
         }
     }
@@ -682,19 +714,7 @@ impl Planner<'_> {
             if !self.has_column(&column) || self.type_of(&ident(&column)) != DataType::Utf8 {
                 return None;
             }
-            let mut candidates: Vec<DfExpr> = key_paths(&segments[n..])
-                .into_iter()
-                .map(|keys| {
-                    let mut args = vec![ident(&column)];
-                    args.extend(keys.iter().map(|k| path_key(k)));
-                    json_as_text(args)
-                })
-                .collect();
-            Some(if candidates.len() == 1 {
-                candidates.remove(0)
-            } else {
-                f::coalesce(candidates)
-            })
+            Some(json_path(ident(&column), &segments[n..]))
         })
     }
 
@@ -749,24 +769,58 @@ impl Planner<'_> {
         Ok(json_step(self.as_text(v), lit(key)))
     }
 
-    /// A translated value as text.
+    /// A translated value read as text. A `split` list is null here, as AWS documents
+    /// maps and lists to be for string functions and comparisons (a comparison with
+    /// null is false); JSON functions read lists through `json_arg` instead.
     fn as_text(&self, v: DfExpr) -> DfExpr {
         match self.type_of(&v) {
             DataType::Utf8 => v,
+            DataType::List(_) => lit(ScalarValue::Utf8(None)),
             _ => cast(v, DataType::Utf8),
         }
     }
 
-    /// A JSON function's argument: JSON text, a `split` list written as a JSON array.
-    fn json_arg(&self, e: Option<&Expr>) -> PlanResult<DfExpr> {
-        let Some(e) = e else {
-            return Ok(lit(ScalarValue::Utf8(None)));
+    /// A JSON function's translated argument: JSON text, a `split` list written as a
+    /// JSON array.
+    fn json_arg(&self, v: Option<DfExpr>) -> DfExpr {
+        match v {
+            None => lit(ScalarValue::Utf8(None)),
+            Some(v) if matches!(self.type_of(&v), DataType::List(_)) => {
+                udf::call(Op::ListToJson, vec![v])
+            }
+            Some(v) => self.as_text(v),
+        }
+    }
+
+    /// A boolean argument such as `strcontains`'s `caseInsensitive`. The language has
+    /// no boolean literals, so the parser reads `true` and `false` as field names; where
+    /// no such field exists they mean themselves, as do the strings "true" and "false".
+    /// Anything else is a condition (`1`, `0`, a comparison); `translated` is `written`
+    /// translated.
+    fn flag(&self, written: &Expr, translated: DfExpr) -> DfExpr {
+        let word = match written {
+            Expr::Field { name, .. } if !self.has_column(name) => Some(name.as_str()),
+            Expr::String(s) => Some(s.as_str()),
+            _ => None,
         };
-        let v = self.value(e)?;
-        Ok(match self.type_of(&v) {
-            DataType::List(_) => udf::call(Op::ListToJson, vec![v]),
-            _ => self.as_text(v),
-        })
+        match word {
+            Some(w) if w.eq_ignore_ascii_case("true") => lit(true),
+            Some(w) if w.eq_ignore_ascii_case("false") => lit(false),
+            _ => self.as_condition(translated),
+        }
+    }
+
+    /// `toInt`/`toLong` before the range check: text holding a whole number read
+    /// exactly (a 64-bit integer does not survive a trip through a double), anything
+    /// else read as a number with its fraction dropped (`toLong("3.7")` is 3), `NULL`
+    /// when it is no number or past 64 bits.
+    fn whole_number(&self, value: DfExpr, number: DfExpr) -> DfExpr {
+        let truncated = try_cast(number, DataType::Int64);
+        if self.type_of(&value) == DataType::Utf8 {
+            f::coalesce(vec![try_cast(value, DataType::Int64), truncated])
+        } else {
+            truncated
+        }
     }
 
     /// An argument that must be written as a string, such as a date pattern.
@@ -812,15 +866,10 @@ impl Planner<'_> {
             Expr::Period(p) => lit(period_ms(*p)),
             Expr::Regex(r) => lit(with_flags(r)),
             Expr::Star => lit(1i64),
-            Expr::Unary {
-                op: UnaryOp::Not,
-                expr,
-            } => self.condition(expr)?.not(),
-            Expr::Unary {
-                op: UnaryOp::Neg,
-                expr,
-            } => DfExpr::Negative(Box::new(self.number(expr)?)),
-            Expr::Binary { op, lhs, rhs } => self.binary(*op, lhs, rhs)?,
+            Expr::Unary { op, expr } => self.unary(*op, self.value(expr)?),
+            Expr::Binary { op, lhs, rhs } => {
+                self.combine(*op, lhs, rhs, self.value(lhs)?, self.value(rhs)?)
+            }
             Expr::Like {
                 expr,
                 pattern,
@@ -885,26 +934,35 @@ impl Planner<'_> {
         })
     }
 
-    fn binary(&self, op: BinaryOp, lhs: &Expr, rhs: &Expr) -> PlanResult<DfExpr> {
+    /// `-v` or `not v`, `v` translated.
+    fn unary(&self, op: UnaryOp, v: DfExpr) -> DfExpr {
+        match op {
+            UnaryOp::Not => self.as_condition(v).not(),
+            UnaryOp::Neg => DfExpr::Negative(Box::new(self.as_number(v))),
+        }
+    }
+
+    /// `lhs op rhs`, given as written (a number written makes the comparison numeric)
+    /// and translated, `l` and `r`.
+    fn combine(&self, op: BinaryOp, lhs: &Expr, rhs: &Expr, l: DfExpr, r: DfExpr) -> DfExpr {
         let is_number = |e: &Expr| matches!(e, Expr::Integer(_) | Expr::Float(_));
-        Ok(match op {
-            BinaryOp::And => self.condition(lhs)?.and(self.condition(rhs)?),
-            BinaryOp::Or => self.condition(lhs)?.or(self.condition(rhs)?),
+        match op {
+            BinaryOp::And => self.as_condition(l).and(self.as_condition(r)),
+            BinaryOp::Or => self.as_condition(l).or(self.as_condition(r)),
             BinaryOp::Eq
             | BinaryOp::Ne
             | BinaryOp::Lt
             | BinaryOp::Le
             | BinaryOp::Gt
             | BinaryOp::Ge => {
-                let (l, r) = (self.value(lhs)?, self.value(rhs)?);
                 let (lt, rt) = (self.type_of(&l), self.type_of(&r));
                 let (l, r) =
                     if is_number(lhs) || is_number(rhs) || (lt.is_numeric() && rt.is_numeric()) {
-                        (self.number(lhs)?, self.number(rhs)?)
+                        (self.as_number(l), self.as_number(r))
                     } else if matches!(lt, DataType::Timestamp(_, _)) && rt == DataType::Utf8 {
                         (l, cast(r, lt))
                     } else if lt == DataType::Utf8 || rt == DataType::Utf8 {
-                        (self.text(lhs)?, self.text(rhs)?)
+                        (self.as_text(l), self.as_text(r))
                     } else {
                         (l, r)
                     };
@@ -918,73 +976,74 @@ impl Planner<'_> {
                 };
                 binary_expr(l, operator, r)
             }
-            arith => arithmetic(arith, self.number(lhs)?, self.number(rhs)?),
-        })
+            arith => arithmetic(arith, self.as_number(l), self.as_number(r)),
+        }
     }
 
+    /// A call of a scalar function: `a` are its arguments translated (in `stats`, with
+    /// aggregates already columns, so `round(avg(x), 2)` works), `raw` as written, for
+    /// what must be literal (periods, date patterns) or is read as a word (`true`).
     fn scalar_call(
         &self,
         function: Function,
-        mut a: Vec<DfExpr>,
+        a: Vec<DfExpr>,
         raw: &[Expr],
         span: Span,
     ) -> PlanResult<DfExpr> {
-        let num = |i: usize| -> PlanResult<DfExpr> {
-            match raw.get(i) {
-                Some(e) => self.number(e),
-                None => Ok(lit(ScalarValue::Float64(None))),
-            }
+        let arg = |i: usize| a.get(i).cloned().unwrap_or(lit(ScalarValue::Null));
+        let num = |i: usize| match a.get(i) {
+            Some(v) => self.as_number(v.clone()),
+            None => lit(ScalarValue::Float64(None)),
         };
-        let txt = |i: usize| -> PlanResult<DfExpr> {
-            match raw.get(i) {
-                Some(e) => self.text(e),
-                None => Ok(lit(ScalarValue::Utf8(None))),
-            }
+        let txt = |i: usize| match a.get(i) {
+            Some(v) => self.as_text(v.clone()),
+            None => lit(ScalarValue::Utf8(None)),
         };
-        let first = |a: &mut Vec<DfExpr>| {
-            if a.is_empty() {
-                lit(ScalarValue::Null)
-            } else {
-                a.remove(0)
-            }
-        };
+        let cond = |i: usize| self.as_condition(arg(i));
         Ok(match function {
-            Function::Abs => f::abs(num(0)?),
-            Function::Ceil => f::ceil(num(0)?),
-            Function::Floor => f::floor(num(0)?),
-            Function::Sqrt => f::sqrt(num(0)?),
-            Function::Log => f::ln(num(0)?),
-            Function::Round => match raw.get(1) {
-                Some(_) => f::round(vec![num(0)?, cast(num(1)?, DataType::Int64)]),
-                None => f::round(vec![num(0)?]),
+            Function::Abs => f::abs(num(0)),
+            Function::Ceil => f::ceil(num(0)),
+            Function::Floor => f::floor(num(0)),
+            Function::Sqrt => f::sqrt(num(0)),
+            Function::Log => f::ln(num(0)),
+            Function::Round => match a.get(1) {
+                Some(_) => f::round(vec![num(0), cast(num(1), DataType::Int64)]),
+                None => f::round(vec![num(0)]),
             },
             Function::Greatest | Function::Least => {
-                let nums = (0..raw.len()).map(num).collect::<PlanResult<Vec<_>>>()?;
+                let nums = (0..a.len()).map(num).collect();
                 if function == Function::Greatest {
                     f::greatest(nums)
                 } else {
                     f::least(nums)
                 }
             }
-            Function::ToNumber | Function::ToDouble => num(0)?,
-            Function::ToInt | Function::ToLong => try_cast(num(0)?, DataType::Int64),
-            Function::Strlen => f::character_length(txt(0)?),
-            Function::ToUpper => f::upper(txt(0)?),
-            Function::ToLower => f::lower(txt(0)?),
-            Function::Concat => f::concat((0..raw.len()).map(txt).collect::<PlanResult<Vec<_>>>()?),
-            Function::Substr => {
-                let start = binary_expr(cast(num(1)?, DataType::Int64), Operator::Plus, lit(1i64));
-                match raw.get(2) {
-                    Some(_) => f::substring(txt(0)?, start, cast(num(2)?, DataType::Int64)),
-                    None => f::substr(txt(0)?, start),
+            Function::ToNumber | Function::ToDouble => num(0),
+            Function::ToInt | Function::ToLong => {
+                let whole = self.whole_number(arg(0), num(0));
+                if function == Function::ToInt {
+                    // 32-bit: out of range is no value. AWS does not say what it
+                    // gives; a wrapped or clamped number would pass for a real one.
+                    cast(try_cast(whole, DataType::Int32), DataType::Int64)
+                } else {
+                    whole
                 }
             }
-            Function::Replace => f::replace(txt(0)?, txt(1)?, txt(2)?),
-            Function::Trim | Function::Ltrim | Function::Rtrim => {
-                let mut args = vec![txt(0)?];
-                if raw.len() > 1 {
-                    args.push(txt(1)?);
+            Function::Strlen => f::character_length(txt(0)),
+            Function::ToUpper => f::upper(txt(0)),
+            Function::ToLower => f::lower(txt(0)),
+            Function::Concat => f::concat((0..a.len()).map(txt).collect()),
+            Function::Substr => {
+                let start = binary_expr(cast(num(1), DataType::Int64), Operator::Plus, lit(1i64));
+                match a.get(2) {
+                    Some(_) => f::substring(txt(0), start, cast(num(2), DataType::Int64)),
+                    None => f::substr(txt(0), start),
                 }
+            }
+            Function::Replace => f::replace(txt(0), txt(1), txt(2)),
+            Function::Trim | Function::Ltrim | Function::Rtrim => {
+                let chars = if a.len() > 1 { txt(1) } else { lit(WHITESPACE) };
+                let args = vec![txt(0), chars];
                 match function {
                     Function::Trim => f::btrim(args),
                     Function::Ltrim => f::ltrim(args),
@@ -992,44 +1051,49 @@ impl Planner<'_> {
                 }
             }
             Function::StrContains => {
-                let (s, needle) = if raw.len() > 2 {
-                    (f::lower(txt(0)?), f::lower(txt(1)?))
-                } else {
-                    (txt(0)?, txt(1)?)
-                };
-                bool_to_int(f::strpos(s, needle).gt(lit(0)))
+                let (s, needle) = (txt(0), txt(1));
+                let exact = f::strpos(s.clone(), needle.clone()).gt(lit(0));
+                match raw.get(2) {
+                    None => bool_to_int(exact),
+                    Some(written) => {
+                        let ignoring_case = f::strpos(f::lower(s), f::lower(needle)).gt(lit(0));
+                        bool_to_int(DfExpr::Case(datafusion::logical_expr::Case::new(
+                            None,
+                            vec![(
+                                Box::new(self.flag(written, arg(2))),
+                                Box::new(ignoring_case),
+                            )],
+                            Some(Box::new(exact)),
+                        )))
+                    }
+                }
             }
-            Function::StartsWith => bool_to_int(f::starts_with(txt(0)?, txt(1)?)),
-            Function::EndsWith => bool_to_int(f::ends_with(txt(0)?, txt(1)?)),
+            Function::StartsWith => bool_to_int(f::starts_with(txt(0), txt(1))),
+            Function::EndsWith => bool_to_int(f::ends_with(txt(0), txt(1))),
             Function::IsEmpty => {
-                let t = txt(0)?;
+                let t = txt(0);
                 bool_to_int(t.clone().is_null().or(t.eq(lit(""))))
             }
             Function::IsBlank => {
-                let t = txt(0)?;
-                bool_to_int(t.clone().is_null().or(f::btrim(vec![t]).eq(lit(""))))
+                let t = txt(0);
+                bool_to_int(
+                    t.clone()
+                        .is_null()
+                        .or(f::btrim(vec![t, lit(WHITESPACE)]).eq(lit(""))),
+                )
             }
-            Function::IsPresent => bool_to_int(first(&mut a).is_not_null()),
+            Function::IsPresent => bool_to_int(arg(0).is_not_null()),
             Function::Coalesce => f::coalesce(a),
-            Function::If => {
-                let cond = self.condition(&raw[0])?;
-                DfExpr::Case(datafusion::logical_expr::Case::new(
-                    None,
-                    vec![(Box::new(cond), Box::new(a.remove(1)))],
-                    Some(Box::new(a.remove(1))),
-                ))
-            }
+            Function::If => DfExpr::Case(datafusion::logical_expr::Case::new(
+                None,
+                vec![(Box::new(cond(0)), Box::new(arg(1)))],
+                Some(Box::new(arg(2))),
+            )),
             Function::Case => {
-                let mut whens = Vec::new();
-                let mut i = 0;
-                while i + 1 < raw.len() {
-                    whens.push((
-                        Box::new(self.condition(&raw[i])?),
-                        Box::new(a[i + 1].clone()),
-                    ));
-                    i += 2;
-                }
-                let otherwise = (raw.len() % 2 == 1).then(|| Box::new(a[raw.len() - 1].clone()));
+                let whens = (0..a.len() / 2)
+                    .map(|i| (Box::new(cond(2 * i)), Box::new(arg(2 * i + 1))))
+                    .collect();
+                let otherwise = (a.len() % 2 == 1).then(|| Box::new(arg(a.len() - 1)));
                 DfExpr::Case(datafusion::logical_expr::Case::new(None, whens, otherwise))
             }
             Function::Bin => {
@@ -1050,7 +1114,7 @@ impl Planner<'_> {
                         "the second argument must be a period such as 5m",
                     ));
                 };
-                let ts = a.remove(0);
+                let ts = arg(0);
                 let floor = self.bin(ts.clone(), *p, span)?;
                 if function == Function::DateFloor {
                     floor
@@ -1064,70 +1128,69 @@ impl Planner<'_> {
                     DfExpr::Case(step)
                 }
             }
-            Function::FromMillis => f::to_timestamp_millis(vec![cast(num(0)?, DataType::Int64)]),
+            Function::FromMillis => f::to_timestamp_millis(vec![cast(num(0), DataType::Int64)]),
             Function::ToMillis => {
-                let v = first(&mut a);
+                let v = arg(0);
                 match self.type_of(&v) {
                     DataType::Timestamp(_, _) => cast(cast(v, DataType::Int64), DataType::Float64),
-                    _ => num(0)?,
+                    _ => num(0),
                 }
             }
             Function::Now => lit((model::time::now_ms() / 1000) as f64),
             Function::QueryStartTime => lit(self.ctx.start_ms as f64),
             Function::QueryEndTime => lit(self.ctx.end_ms as f64),
             Function::QueryTimeRange => lit((self.ctx.end_ms - self.ctx.start_ms) as f64),
-            Function::MessageSize => f::octet_length(txt(0)?),
-            Function::Md5 => f::md5(txt(0)?),
-            Function::Sha256 => f::encode(f::sha256(txt(0)?), lit("hex")),
-            Function::RegexReplace => f::regexp_replace(txt(0)?, txt(1)?, txt(2)?, Some(lit("g"))),
-            Function::IsValidIp => udf::call(Op::IsValidIp, vec![txt(0)?]),
-            Function::IsValidIpV4 => udf::call(Op::IsValidIpV4, vec![txt(0)?]),
-            Function::IsValidIpV6 => udf::call(Op::IsValidIpV6, vec![txt(0)?]),
-            Function::IsIpInSubnet => udf::call(Op::IsIpInSubnet, vec![txt(0)?, txt(1)?]),
-            Function::IsIpv4InSubnet => udf::call(Op::IsIpv4InSubnet, vec![txt(0)?, txt(1)?]),
-            Function::IsIpv6InSubnet => udf::call(Op::IsIpv6InSubnet, vec![txt(0)?, txt(1)?]),
-            Function::Ipv4ToNumber => udf::call(Op::Ipv4ToNumber, vec![txt(0)?]),
-            Function::IsPrivateIp => udf::call(Op::IsPrivateIp, vec![txt(0)?]),
-            Function::IsPublicIp => udf::call(Op::IsPublicIp, vec![txt(0)?]),
-            Function::IsReservedIp => udf::call(Op::IsReservedIp, vec![txt(0)?]),
-            Function::IsNumeric => udf::call(Op::IsNumeric, vec![txt(0)?]),
-            Function::UrlEncode => udf::call(Op::UrlEncode, vec![txt(0)?]),
-            Function::UrlDecode => udf::call(Op::UrlDecode, vec![txt(0)?]),
-            Function::Base64Encode => udf::call(Op::Base64Encode, vec![txt(0)?]),
-            Function::Base64Decode => udf::call(Op::Base64Decode, vec![txt(0)?]),
-            Function::Split => udf::call(Op::Split, vec![txt(0)?, txt(1)?]),
-            Function::HexToAscii => udf::call(Op::HexToAscii, vec![txt(0)?]),
-            Function::HexToDec => udf::call(Op::HexToDec, vec![txt(0)?]),
-            Function::DecToHex => udf::call(Op::DecToHex, vec![num(0)?]),
-            Function::JsonParse => udf::call(Op::JsonParse, vec![self.json_arg(raw.first())?]),
+            Function::MessageSize => f::octet_length(txt(0)),
+            Function::Md5 => f::md5(txt(0)),
+            Function::Sha256 => f::encode(f::sha256(txt(0)), lit("hex")),
+            Function::RegexReplace => f::regexp_replace(txt(0), txt(1), txt(2), Some(lit("g"))),
+            Function::IsValidIp => udf::call(Op::IsValidIp, vec![txt(0)]),
+            Function::IsValidIpV4 => udf::call(Op::IsValidIpV4, vec![txt(0)]),
+            Function::IsValidIpV6 => udf::call(Op::IsValidIpV6, vec![txt(0)]),
+            Function::IsIpInSubnet => udf::call(Op::IsIpInSubnet, vec![txt(0), txt(1)]),
+            Function::IsIpv4InSubnet => udf::call(Op::IsIpv4InSubnet, vec![txt(0), txt(1)]),
+            Function::IsIpv6InSubnet => udf::call(Op::IsIpv6InSubnet, vec![txt(0), txt(1)]),
+            Function::Ipv4ToNumber => udf::call(Op::Ipv4ToNumber, vec![txt(0)]),
+            Function::IsPrivateIp => udf::call(Op::IsPrivateIp, vec![txt(0)]),
+            Function::IsPublicIp => udf::call(Op::IsPublicIp, vec![txt(0)]),
+            Function::IsReservedIp => udf::call(Op::IsReservedIp, vec![txt(0)]),
+            Function::IsNumeric => udf::call(Op::IsNumeric, vec![txt(0)]),
+            Function::UrlEncode => udf::call(Op::UrlEncode, vec![txt(0)]),
+            Function::UrlDecode => udf::call(Op::UrlDecode, vec![txt(0)]),
+            Function::Base64Encode => udf::call(Op::Base64Encode, vec![txt(0)]),
+            Function::Base64Decode => udf::call(Op::Base64Decode, vec![txt(0)]),
+            Function::Split => udf::call(Op::Split, vec![txt(0), txt(1)]),
+            Function::HexToAscii => udf::call(Op::HexToAscii, vec![txt(0)]),
+            Function::HexToDec => udf::call(Op::HexToDec, vec![txt(0)]),
+            Function::DecToHex => udf::call(Op::DecToHex, vec![num(0)]),
+            Function::JsonParse => {
+                udf::call(Op::JsonParse, vec![self.json_arg(a.first().cloned())])
+            }
             Function::JsonStringify => {
-                udf::call(Op::JsonStringify, vec![self.json_arg(raw.first())?])
+                udf::call(Op::JsonStringify, vec![self.json_arg(a.first().cloned())])
             }
             Function::JsonArraySize => {
-                udf::call(Op::JsonArraySize, vec![self.json_arg(raw.first())?])
+                udf::call(Op::JsonArraySize, vec![self.json_arg(a.first().cloned())])
             }
             Function::JsonArrayContains => udf::call(
                 Op::JsonArrayContains,
-                vec![self.json_arg(raw.first())?, txt(1)?],
+                vec![self.json_arg(a.first().cloned()), txt(1)],
             ),
             Function::ParseDate => {
                 let pattern = self.literal_text(raw.get(1), span, "The parseDate pattern")?;
                 let format = udf::java_pattern_to_strftime(&pattern)
                     .map_err(|e| ParseError::new(self.ctx.text, span, e))?;
                 let zone = self.zone(raw.get(2), span)?;
-                udf::call(Op::ParseDate, vec![txt(0)?, lit(format), zone])
+                udf::call(Op::ParseDate, vec![txt(0), lit(format), zone])
             }
             Function::FormatDate | Function::Strftime => {
                 let format = self.literal_text(raw.get(1), span, "The date format")?;
                 udf::check_strftime(&format)
                     .map_err(|e| ParseError::new(self.ctx.text, span, e))?;
                 let zone = self.zone(raw.get(2), span)?;
-                udf::call(Op::FormatDate, vec![num(0)?, lit(format), zone])
+                udf::call(Op::FormatDate, vec![num(0), lit(format), zone])
             }
-            Function::Haversine => udf::call(
-                Op::Haversine,
-                (0..4).map(num).collect::<PlanResult<Vec<_>>>()?,
-            ),
+            Function::Haversine => udf::call(Op::Haversine, (0..4).map(num).collect()),
             other => {
                 return Err(ParseError::new(
                     self.ctx.text,
@@ -1138,14 +1201,13 @@ impl Planner<'_> {
         })
     }
 
+    /// `ts` rounded down to a multiple of `period` (UTC): calendar months, quarters and
+    /// years from their first day, weeks from Monday, shorter periods from the epoch.
     fn bin(&self, ts: DfExpr, period: Period, span: Span) -> PlanResult<DfExpr> {
-        if matches!(
-            period.unit,
-            PeriodUnit::Month | PeriodUnit::Quarter | PeriodUnit::Year
-        ) {
-            let unit = match period.unit {
-                PeriodUnit::Month => "month",
-                PeriodUnit::Quarter => "quarter",
+        if let Some(months) = calendar_months(period.unit) {
+            let unit = match months {
+                1 => "month",
+                3 => "quarter",
                 _ => "year",
             };
             if period.amount != 1 {
@@ -1157,7 +1219,14 @@ impl Planner<'_> {
             }
             return Ok(f::date_trunc(lit(unit), ts));
         }
-        Ok(f::date_bin(interval(period), ts, timestamp_lit(0)))
+        // The epoch was a Thursday; weeks start on Monday, as in ISO 8601 and
+        // `date_trunc('week')`, so that `bin(1w)` gives calendar weeks.
+        let origin = if period.unit == PeriodUnit::Week {
+            FIRST_MONDAY_MS
+        } else {
+            0
+        };
+        Ok(f::date_bin(interval(period), ts, timestamp_lit(origin)))
     }
 
     fn finish(mut self, limit: usize, span: Span) -> PlanResult<Planned> {
@@ -1248,6 +1317,25 @@ fn key_paths(segments: &[&str]) -> Vec<Vec<String>> {
 /// See [`key_paths`].
 const MAX_SPLIT_SEGMENTS: usize = 5;
 
+/// The value at the path the dotted `segments` name in JSON text `json`: the first of the
+/// readings of [`key_paths`] that leads to one. Flattening joins keys with dots, so a key
+/// may hold dots itself: `{"k.dot": 1}` is `k.dot` as `{"k": {"dot": 1}}` is.
+fn json_path(json: DfExpr, segments: &[&str]) -> DfExpr {
+    let mut candidates: Vec<DfExpr> = key_paths(segments)
+        .into_iter()
+        .map(|keys| {
+            let mut args = vec![json.clone()];
+            args.extend(keys.iter().map(|k| path_key(k)));
+            json_as_text(args)
+        })
+        .collect();
+    if candidates.len() == 1 {
+        candidates.remove(0)
+    } else {
+        f::coalesce(candidates)
+    }
+}
+
 /// A step of a JSON path: numbers index arrays, anything else names a member.
 fn path_key(part: &str) -> DfExpr {
     match part.parse::<i64>() {
@@ -1309,6 +1397,8 @@ fn regex_escape(text: &str) -> String {
     regex::escape(text)
 }
 
+/// A period's length in ms, the value of a bare period. Calendar units have no fixed
+/// length and count as 30, 91 and 365 days here; time arithmetic uses [`interval`].
 fn period_ms(p: Period) -> i64 {
     let unit: i64 = match p.unit {
         PeriodUnit::Millisecond => 1,
@@ -1324,11 +1414,36 @@ fn period_ms(p: Period) -> i64 {
     unit.saturating_mul(p.amount as i64)
 }
 
+/// What `trim`, `ltrim` and `rtrim` remove without a `trimChars`, and what `isblank`
+/// counts as blank: ASCII whitespace, where DataFusion's trims take spaces only.
+const WHITESPACE: &str = " \t\n\r\x0B\x0C";
+
+/// 1970-01-05 00:00 UTC, the first Monday after the epoch, in epoch ms.
+const FIRST_MONDAY_MS: i64 = 4 * 86_400_000;
+
+/// How many calendar months a unit is, for the units whose length varies.
+fn calendar_months(unit: PeriodUnit) -> Option<u64> {
+    match unit {
+        PeriodUnit::Month => Some(1),
+        PeriodUnit::Quarter => Some(3),
+        PeriodUnit::Year => Some(12),
+        _ => None,
+    }
+}
+
+/// `p` as an interval to add to a time: calendar units in months, so that a month
+/// after January 1st is February 1st whatever the month's length; the others exactly.
 fn interval(p: Period) -> DfExpr {
-    let ms = period_ms(p);
-    lit(ScalarValue::IntervalMonthDayNano(Some(
-        datafusion::arrow::datatypes::IntervalMonthDayNano::new(0, 0, ms.saturating_mul(1_000_000)),
-    )))
+    use datafusion::arrow::datatypes::IntervalMonthDayNano;
+    let value = match calendar_months(p.unit) {
+        Some(months) => IntervalMonthDayNano::new(
+            i32::try_from(months.saturating_mul(p.amount)).unwrap_or(i32::MAX),
+            0,
+            0,
+        ),
+        None => IntervalMonthDayNano::new(0, 0, period_ms(p).saturating_mul(1_000_000)),
+    };
+    lit(ScalarValue::IntervalMonthDayNano(Some(value)))
 }
 
 #[cfg(test)]
