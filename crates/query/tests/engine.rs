@@ -1,7 +1,10 @@
 //! Insights queries end to end on a real store: exact rows for each command.
 
 use model::{InputEvent, Scope};
-use query::engine::{Parallelism, QueryRequest, run, run_with};
+mod common;
+
+use common::{both_plans, row, rows_of};
+use query::engine::{QueryRequest, run};
 use store::{NewGroup, Store, StoreOptions};
 
 const T0: i64 = 1_700_000_000_000; // 2023-11-14 22:13:20 UTC
@@ -79,40 +82,23 @@ async fn fixture() -> Fixture {
     }
 }
 
-/// Runs `text` over the fixture's hour, and checks that the plan of large scans (a
-/// partition per core) gives the same answer as the one small scans get.
+/// Runs `text` over the fixture's hour with both plans (see `common::both_plans`).
 async fn output(f: &Fixture, text: &str) -> query::engine::QueryOutput {
-    let request = QueryRequest {
+    both_plans(&f.store, hour_of(f, text)).await
+}
+
+async fn rows(f: &Fixture, text: &str) -> Vec<Vec<(String, String)>> {
+    rows_of(&f.store, hour_of(f, text)).await
+}
+
+fn hour_of<'a>(f: &'a Fixture, text: &'a str) -> QueryRequest<'a> {
+    QueryRequest {
         text,
         groups: std::slice::from_ref(&f.group),
         start_ms: T0,
         end_ms: T0 + 3_600_000,
         limit: 10_000,
-    };
-    let small = run(&f.store, request)
-        .await
-        .unwrap_or_else(|e| panic!("{text}: {e}"));
-    let parallel = run_with(&f.store, request, Parallelism::PerCore)
-        .await
-        .unwrap_or_else(|e| panic!("{text}: {e}"));
-    assert_eq!(small.rows, parallel.rows, "{text}: plans disagree");
-    small
-}
-
-async fn rows(f: &Fixture, text: &str) -> Vec<Vec<(String, String)>> {
-    output(f, text)
-        .await
-        .rows
-        .into_iter()
-        .map(|r| r.into_iter().filter(|(k, _)| k != "@ptr").collect())
-        .collect()
-}
-
-fn row(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
+    }
 }
 
 #[tokio::test]

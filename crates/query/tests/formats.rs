@@ -1,7 +1,10 @@
 //! Discovered fields of AWS log formats, on the real samples in `../shared/data`.
 
 use model::{InputEvent, Scope};
-use query::engine::{Parallelism, QueryRequest, run, run_with};
+mod common;
+
+use common::rows_of;
+use query::engine::QueryRequest;
 use std::path::PathBuf;
 use store::{NewGroup, Store, StoreOptions};
 
@@ -26,7 +29,7 @@ async fn group_of(dir: &std::path::Path, events: Vec<InputEvent>) -> (Store, sto
     (store, group)
 }
 
-/// Runs `text` over all of `group`, with both plans (see `Parallelism`), which must agree.
+/// Runs `text` over all of `group` with both plans (see `common::both_plans`).
 async fn query(store: &Store, group: &store::GroupRow, text: &str) -> Vec<Vec<(String, String)>> {
     let request = QueryRequest {
         text,
@@ -35,18 +38,7 @@ async fn query(store: &Store, group: &store::GroupRow, text: &str) -> Vec<Vec<(S
         end_ms: i64::MAX / 2,
         limit: 10_000,
     };
-    let small = run(store, request)
-        .await
-        .unwrap_or_else(|e| panic!("{text}: {e}"));
-    let parallel = run_with(store, request, Parallelism::PerCore)
-        .await
-        .unwrap_or_else(|e| panic!("{text}: {e}"));
-    assert_eq!(small.rows, parallel.rows, "{text}: plans disagree");
-    small
-        .rows
-        .into_iter()
-        .map(|r| r.into_iter().filter(|(k, _)| k != "@ptr").collect())
-        .collect()
+    rows_of(store, request).await
 }
 
 fn values(rows: &[Vec<(String, String)>], field: &str) -> Vec<String> {

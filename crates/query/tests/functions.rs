@@ -2,8 +2,11 @@
 //! store. Expected values are worked out by hand from the language reference (§6.4 of
 //! the AWS formats notes), not taken from what the engine prints.
 
+mod common;
+
+use common::{row, rows_of};
 use model::{InputEvent, Scope};
-use query::engine::{Parallelism, QueryRequest, run, run_with};
+use query::engine::QueryRequest;
 use store::{NewGroup, Store, StoreOptions};
 
 struct Fixture {
@@ -151,27 +154,9 @@ fn request<'a>(f: &'a Fixture, text: &'a str) -> QueryRequest<'a> {
     }
 }
 
-/// Runs `text` with both plans (one partition, and one per core) and checks they agree.
+/// Runs `text` with both plans (see `common::both_plans`).
 async fn rows(f: &Fixture, text: &str) -> Vec<Vec<(String, String)>> {
-    let small = run(&f.store, request(f, text))
-        .await
-        .unwrap_or_else(|e| panic!("{text}: {e}"));
-    let parallel = run_with(&f.store, request(f, text), Parallelism::PerCore)
-        .await
-        .unwrap_or_else(|e| panic!("{text}: {e}"));
-    assert_eq!(small.rows, parallel.rows, "{text}: plans disagree");
-    small
-        .rows
-        .into_iter()
-        .map(|r| r.into_iter().filter(|(k, _)| k != "@ptr").collect())
-        .collect()
-}
-
-fn row(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
+    rows_of(&f.store, request(f, text)).await
 }
 
 /// The one row of `stream`, showing `display`.
