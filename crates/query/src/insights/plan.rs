@@ -1321,18 +1321,46 @@ const MAX_SPLIT_SEGMENTS: usize = 5;
 /// readings of [`key_paths`] that leads to one. Flattening joins keys with dots, so a key
 /// may hold dots itself: `{"k.dot": 1}` is `k.dot` as `{"k": {"dot": 1}}` is.
 fn json_path(json: DfExpr, segments: &[&str]) -> DfExpr {
-    let mut candidates: Vec<DfExpr> = key_paths(segments)
-        .into_iter()
-        .map(|keys| {
-            let mut args = vec![json.clone()];
-            args.extend(keys.iter().map(|k| path_key(k)));
-            json_as_text(args)
-        })
-        .collect();
-    if candidates.len() == 1 {
-        candidates.remove(0)
-    } else {
-        f::coalesce(candidates)
+    let mut ways = key_paths(segments).into_iter();
+    let read = |keys: &[String]| {
+        let mut args = vec![json.clone()];
+        args.extend(keys.iter().map(|k| path_key(k)));
+        json_as_text(args)
+    };
+    let Some(plain) = ways.next() else {
+        return lit(ScalarValue::Utf8(None));
+    };
+    let plain = read(&plain);
+    // Keys holding dots are rare, and each way of reading them is a parse of its own:
+    // they are tried only on texts that hold such a key, quoted, so that every other
+    // event is parsed once.
+    let mut dotted = Vec::new();
+    let mut holds_one: Option<DfExpr> = None;
+    for keys in ways {
+        let holds_all = keys
+            .iter()
+            .filter(|k| k.contains('.'))
+            .map(|k| f::contains(json.clone(), lit(format!("\"{k}\""))))
+            .reduce(DfExpr::and);
+        if let Some(holds) = holds_all {
+            holds_one = Some(match holds_one {
+                Some(any) => any.or(holds),
+                None => holds,
+            });
+        }
+        dotted.push(read(&keys));
+    }
+    match holds_one {
+        None => plain,
+        Some(holds) => {
+            let mut tries = vec![plain.clone()];
+            tries.extend(dotted);
+            DfExpr::Case(datafusion::logical_expr::Case::new(
+                None,
+                vec![(Box::new(holds), Box::new(f::coalesce(tries)))],
+                Some(Box::new(plain)),
+            ))
+        }
     }
 }
 
