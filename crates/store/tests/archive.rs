@@ -19,7 +19,8 @@ async fn archives_old_hours_in_hive_layout_and_reads_them_back() {
         .unwrap();
     let group = store.catalog().group(&scope(), GROUP).unwrap();
     let now = time::now_ms();
-    let old = time::hour_floor(now - 10 * time::DAY_MS);
+    // Midnight, so that the three hours after it share one date.
+    let old = (now - 10 * time::DAY_MS).div_euclid(time::DAY_MS) * time::DAY_MS;
     for (name, offset) in [("a", 0), ("b", 7)] {
         store.catalog().create_stream(group_id, name, 0).unwrap();
         let stream = store.catalog().stream(group_id, name).unwrap();
