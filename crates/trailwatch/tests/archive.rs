@@ -242,7 +242,8 @@ async fn old_hours_move_to_the_archive_and_answers_stay_the_same() {
     let extra = ["--archive-location", location.as_str()];
     let server = Server::start(&data, true, &extra);
     let logs = server.client();
-    let old = (now_ms() - 12 * DAY_MS) / HOUR_MS * HOUR_MS + 60_000;
+    // Just after midnight, so that the three hours share one date whatever the time.
+    let old = (now_ms() - 12 * DAY_MS) / DAY_MS * DAY_MS + 60_000;
     seed(&logs, old).await;
     let before = answers(&server).await;
     assert!(before[0].contains(r#"("n", "32")"#), "{}", before[0]);
