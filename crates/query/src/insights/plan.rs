@@ -181,7 +181,12 @@ impl Planner<'_> {
         }
         match command {
             Command::Filter(e) => {
-                let condition = self.condition(e)?;
+                let mut condition = self.condition(e)?;
+                let mut guards = Vec::new();
+                self.text_guards(e, &mut guards)?;
+                if let Some(guard) = guards.into_iter().reduce(DfExpr::and) {
+                    condition = guard.and(condition);
+                }
                 if !self.counted {
                     self.conditions.push(condition.clone());
                 }
@@ -628,6 +633,54 @@ impl Planner<'_> {
                 ));
             }
         })
+    }
+
+    /// Cheap conditions implied by a filter `e`, to run before it: for each
+    /// `field = "text"` it must hold, with `field` read from `@message` (a JSON member, a
+    /// flow-log or Route 53 value), the message contains the text — unless it holds a
+    /// backslash, behind which JSON may escape it. A substring search is many times
+    /// cheaper than parsing the message, and DataFusion evaluates the rest of an `and`
+    /// only for the rows its first part keeps, so most events are never parsed. Only
+    /// the top-level `and`s of a filter are looked at: under `not` or `or` a guard would
+    /// not be implied.
+    fn text_guards(&self, e: &Expr, guards: &mut Vec<DfExpr>) -> PlanResult<()> {
+        let Expr::Binary { op, lhs, rhs } = e else {
+            return Ok(());
+        };
+        match op {
+            BinaryOp::And => {
+                self.text_guards(lhs, guards)?;
+                self.text_guards(rhs, guards)
+            }
+            BinaryOp::Eq => {
+                let (field, name, text) = match (lhs.as_ref(), rhs.as_ref()) {
+                    (f @ Expr::Field { name, .. }, Expr::String(t))
+                    | (Expr::String(t), f @ Expr::Field { name, .. }) => (f, name, t),
+                    _ => return Ok(()),
+                };
+                // Maps and lists compare as JSON text that parsing may have rewritten.
+                if text.is_empty() || text.starts_with(['{', '[']) {
+                    return Ok(());
+                }
+                let value = self.value(field)?;
+                let from_message = !matches!(
+                    self.type_of(&value),
+                    DataType::List(_) | DataType::Timestamp(_, _)
+                ) && {
+                    let columns = value.column_refs();
+                    !columns.is_empty() && columns.iter().all(|c| c.name == MESSAGE)
+                };
+                if from_message && !self.has_column(name) {
+                    let message = ident(MESSAGE);
+                    guards.push(
+                        f::contains(message.clone(), lit(text.as_str()))
+                            .or(f::contains(message, lit("\\"))),
+                    );
+                }
+                Ok(())
+            }
+            _ => Ok(()),
+        }
     }
 
     /// An expression used as a filter condition (see [`Planner::as_condition`]).
