@@ -3,7 +3,7 @@
 use model::{InputEvent, Scope};
 mod common;
 
-use common::{both_plans, row, rows_of};
+use common::{both_plans, group_of, row, rows_of};
 use query::engine::{QueryRequest, run};
 use store::{NewGroup, Store, StoreOptions};
 
@@ -830,15 +830,6 @@ async fn a_scan_reads_each_file_once_however_its_partitions_are_run() {
 #[tokio::test]
 async fn text_equality_filters_keep_escaped_values_and_negations() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(StoreOptions::new(dir.path())).unwrap();
-    let scope = Scope::new("123456789012", "us-east-1");
-    let id = store
-        .catalog()
-        .create_group(&scope, "g", 0, &NewGroup::default())
-        .unwrap();
-    store.catalog().create_stream(id, "s", 0).unwrap();
-    let group = store.catalog().group(&scope, "g").unwrap();
-    let stream = store.catalog().stream(id, "s").unwrap();
     let messages = [
         r#"{"level":"ERROR","n":1}"#,
         // The value escaped: the text "ERROR" is nowhere in the message.
@@ -856,7 +847,7 @@ async fn text_equality_filters_keep_escaped_values_and_negations() {
             message: m.to_string(),
         })
         .collect();
-    store.put_events(&group, &stream, events).await.unwrap();
+    let (store, group) = group_of(dir.path(), events).await;
     let f = Fixture {
         _dir: dir,
         store,

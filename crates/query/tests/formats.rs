@@ -1,32 +1,17 @@
 //! Discovered fields of AWS log formats, on the real samples in `../shared/data`.
 
-use model::{InputEvent, Scope};
+use model::InputEvent;
 mod common;
 
-use common::rows_of;
+use common::{group_of, rows_of};
 use query::engine::QueryRequest;
 use std::path::PathBuf;
-use store::{NewGroup, Store, StoreOptions};
+use store::Store;
 
 fn shared(path: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../../../shared/data")
         .join(path)
-}
-
-/// A store with one group holding `events` in one stream.
-async fn group_of(dir: &std::path::Path, events: Vec<InputEvent>) -> (Store, store::GroupRow) {
-    let store = Store::open(StoreOptions::new(dir)).unwrap();
-    let scope = Scope::new("123456789012", "us-east-1");
-    let id = store
-        .catalog()
-        .create_group(&scope, "g", 0, &NewGroup::default())
-        .unwrap();
-    store.catalog().create_stream(id, "s", 0).unwrap();
-    let group = store.catalog().group(&scope, "g").unwrap();
-    let stream = store.catalog().stream(id, "s").unwrap();
-    store.put_events(&group, &stream, events).await.unwrap();
-    (store, group)
 }
 
 /// Runs `text` over all of `group` with both plans (see `common::both_plans`).

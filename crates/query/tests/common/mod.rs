@@ -1,8 +1,9 @@
 //! What the engine's tests share: running a query with both plans, and rows to compare.
 #![allow(dead_code)]
 
+use model::{InputEvent, Scope};
 use query::engine::{Parallelism, QueryOutput, QueryRequest, run, run_with};
-use store::Store;
+use store::{NewGroup, Store, StoreOptions};
 
 /// Runs `request` planned both ways — one partition, as small scans are, and one per
 /// core, as large ones are — checks that they agree, and returns the answer.
@@ -35,4 +36,19 @@ pub fn row(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect()
+}
+
+/// A store with one group holding `events` in one stream.
+pub async fn group_of(dir: &std::path::Path, events: Vec<InputEvent>) -> (Store, store::GroupRow) {
+    let store = Store::open(StoreOptions::new(dir)).unwrap();
+    let scope = Scope::new("123456789012", "us-east-1");
+    let id = store
+        .catalog()
+        .create_group(&scope, "g", 0, &NewGroup::default())
+        .unwrap();
+    store.catalog().create_stream(id, "s", 0).unwrap();
+    let group = store.catalog().group(&scope, "g").unwrap();
+    let stream = store.catalog().stream(id, "s").unwrap();
+    store.put_events(&group, &stream, events).await.unwrap();
+    (store, group)
 }
