@@ -12,6 +12,7 @@
 
 pub mod authn;
 pub mod cloudtrail;
+mod deadline;
 pub mod error;
 pub mod iam;
 pub mod logs;

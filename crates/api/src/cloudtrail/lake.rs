@@ -367,10 +367,15 @@ pub(crate) fn start_query(ctx: &Ctx<'_>, input: StartQueryInput) -> Result<Value
     let task_id = id.clone();
     let runner = lake.clone();
     let task = ctx.state.executor.spawn(async move {
-        let run = query::lake::run_lake_sql(&statement, tables);
-        match tokio::time::timeout(QUERY_TIMEOUT, run).await {
-            Ok(outcome) => runner.finish(&task_id, outcome.map_err(|e| e.to_string()), "FINISHED"),
-            Err(_) => runner.finish(&task_id, Err("The query timed out.".into()), "TIMED_OUT"),
+        let run = async move { query::lake::run_lake_sql(&statement, tables).await };
+        match crate::deadline::within(QUERY_TIMEOUT, run).await {
+            Some(Ok(outcome)) => {
+                runner.finish(&task_id, outcome.map_err(|e| e.to_string()), "FINISHED")
+            }
+            Some(Err(e)) => {
+                runner.finish(&task_id, Err(format!("query task failed: {e}")), "FINISHED")
+            }
+            None => runner.finish(&task_id, Err("The query timed out.".into()), "TIMED_OUT"),
         }
     });
     if let Some(q) = lake.lock().get_mut(&id) {

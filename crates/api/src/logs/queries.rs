@@ -438,15 +438,6 @@ pub(crate) async fn start(ctx: &Ctx<'_>, input: StartInput) -> Result<Value, Api
     Ok(json!({ "queryId": id }))
 }
 
-/// Aborts a task when dropped.
-struct AbortOnDrop(tokio::task::AbortHandle);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
 #[allow(clippy::too_many_arguments)]
 async fn run_query(
     manager: Arc<QueryManager>,
@@ -471,10 +462,7 @@ async fn run_query(
         start.saturating_mul(1000),
         end.saturating_mul(1000).saturating_add(999),
     );
-    // The query runs as a task of its own and is waited for from here: a plan can work
-    // for a long while between two yields (an aggregation over a few large batches),
-    // and a timeout polled inside it would only fire once it was done anyway.
-    let running = tokio::spawn(async move {
+    let running = async move {
         if sql {
             engine::run_sql(&store, &tables, &text, start_ms, end_ms, limit).await
         } else {
@@ -487,12 +475,8 @@ async fn run_query(
             };
             engine::run(&store, request).await
         }
-    });
-    // Stopped (StopQuery aborts this task) or timed out, the query's task goes too, at
-    // its next yield.
-    let query_task = AbortOnDrop(running.abort_handle());
-    let outcome = tokio::time::timeout(manager.config.timeout, running).await;
-    drop(query_task);
+    };
+    let outcome = crate::deadline::within(manager.config.timeout, running).await;
     manager.set(&id, |q| {
         if q.status.finished() {
             // Stopped meanwhile: StopQuery has said how it ended.
@@ -500,19 +484,19 @@ async fn run_query(
         }
         q.finished = Some(model::time::now_ms());
         match outcome {
-            Ok(Ok(Ok(output))) => {
+            Some(Ok(Ok(output))) => {
                 q.output = output;
                 q.status = Status::Complete;
             }
-            Ok(Ok(Err(e))) => {
+            Some(Ok(Err(e))) => {
                 tracing::warn!(query = %id, error = %e, "query failed");
                 q.status = Status::Failed;
             }
-            Ok(Err(e)) => {
+            Some(Err(e)) => {
                 tracing::error!(query = %id, error = %e, "query task ended abnormally");
                 q.status = Status::Failed;
             }
-            Err(_) => q.status = Status::Timeout,
+            None => q.status = Status::Timeout,
         }
     });
     manager.save(&id);
