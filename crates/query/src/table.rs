@@ -565,7 +565,7 @@ impl ExecutionPlan for LogScanExec {
         _ctx: Arc<TaskContext>,
     ) -> datafusion::error::Result<SendableRecordBatchStream> {
         let schema = self.schema.clone();
-        if partition >= self.parts.len().clamp(1, *SEGMENT_READERS) {
+        if partition >= self.properties.partitioning.partition_count() {
             return Err(DataFusionError::Internal(format!(
                 "a log scan has no partition {partition}"
             )));

@@ -1,11 +1,11 @@
 //! Insights queries end to end on a real store: exact rows for each command.
 
-use model::{InputEvent, Scope};
 mod common;
 
-use common::{both_plans, group_of, row, rows_of};
+use common::{both_plans, group_of, new_group, row, rows_of};
+use model::InputEvent;
 use query::engine::{QueryRequest, run};
-use store::{NewGroup, Store, StoreOptions};
+use store::Store;
 
 const T0: i64 = 1_700_000_000_000; // 2023-11-14 22:13:20 UTC
 
@@ -17,16 +17,11 @@ struct Fixture {
 
 async fn fixture() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(StoreOptions::new(dir.path())).unwrap();
-    let scope = Scope::new("123456789012", "us-east-1");
-    let id = store
-        .catalog()
-        .create_group(&scope, "app", 0, &NewGroup::default())
-        .unwrap();
+    let (store, group) = new_group(dir.path(), "app");
+    let id = group.id;
     for s in ["web", "db"] {
         store.catalog().create_stream(id, s, 0).unwrap();
     }
-    let group = store.catalog().group(&scope, "app").unwrap();
     let web = store.catalog().stream(id, "web").unwrap();
     let db = store.catalog().stream(id, "db").unwrap();
     let lines = [
@@ -227,13 +222,8 @@ async fn malformed_queries_say_where() {
 /// event for the string, date and geography functions (`misc`).
 async fn net_fixture() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(StoreOptions::new(dir.path())).unwrap();
-    let scope = Scope::new("123456789012", "us-east-1");
-    let id = store
-        .catalog()
-        .create_group(&scope, "net", 0, &NewGroup::default())
-        .unwrap();
-    let group = store.catalog().group(&scope, "net").unwrap();
+    let (store, group) = new_group(dir.path(), "net");
+    let id = group.id;
     let streams: [(&str, &[(i64, &str)]); 3] = [
         (
             "vpc",
@@ -692,14 +682,9 @@ const PER_SEGMENT: i64 = 4_000;
 /// time).
 async fn segments_fixture(per_segment: i64) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(StoreOptions::new(dir.path())).unwrap();
-    let scope = Scope::new("123456789012", "us-east-1");
-    let id = store
-        .catalog()
-        .create_group(&scope, "many", 0, &NewGroup::default())
-        .unwrap();
+    let (store, group) = new_group(dir.path(), "many");
+    let id = group.id;
     store.catalog().create_stream(id, "s", 0).unwrap();
-    let group = store.catalog().group(&scope, "many").unwrap();
     let stream = store.catalog().stream(id, "s").unwrap();
     for flush in 0..40i64 {
         let events = (0..per_segment)

@@ -1,9 +1,9 @@
 //! Discovered fields of AWS log formats, on the real samples in `../shared/data`.
 
-use model::InputEvent;
 mod common;
 
 use common::{group_of, rows_of};
+use model::InputEvent;
 use query::engine::QueryRequest;
 use std::path::PathBuf;
 use store::Store;

@@ -4,10 +4,10 @@
 
 mod common;
 
-use common::{row, rows_of};
-use model::{InputEvent, Scope};
+use common::{new_group, row, rows_of};
+use model::InputEvent;
 use query::engine::QueryRequest;
-use store::{NewGroup, Store, StoreOptions};
+use store::Store;
 
 struct Fixture {
     _dir: tempfile::TempDir,
@@ -110,13 +110,8 @@ fn events() -> Vec<(&'static str, &'static str, &'static str)> {
 
 async fn fixture() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(StoreOptions::new(dir.path())).unwrap();
-    let scope = Scope::new("123456789012", "us-east-1");
-    let id = store
-        .catalog()
-        .create_group(&scope, "fn", 0, &NewGroup::default())
-        .unwrap();
-    let group = store.catalog().group(&scope, "fn").unwrap();
+    let (store, group) = new_group(dir.path(), "fn");
+    let id = group.id;
     let all = events();
     let mut names: Vec<&str> = all.iter().map(|(s, _, _)| *s).collect();
     names.dedup();

@@ -16,10 +16,10 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use store::{GroupRow, QueryDefinition, QueryParameter, Store};
+use tokio::sync::Semaphore;
 
 /// The query languages AWS names (`PPL` is refused when a query is started).
 const LANGUAGES: [&str; 3] = ["CWLI", "SQL", "PPL"];
-use tokio::sync::Semaphore;
 
 /// How Insights queries are run and kept.
 #[derive(Debug, Clone)]
@@ -346,7 +346,8 @@ fn query_groups(
             Err(store::StoreError::GroupNotFound) => return Err(group_not_found(n, account)),
             other => other?,
         };
-        // A group named twice (by name and by ARN, say) is still read once.
+        // A group named twice (by name and by ARN, say) counts once in the statistics;
+        // `table::log_table` reads it once whatever the list.
         if groups.iter().all(|g| g.id != group.id) {
             groups.push(group);
         }

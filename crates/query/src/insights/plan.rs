@@ -653,9 +653,9 @@ impl Planner<'_> {
                 self.text_guards(rhs, guards)
             }
             BinaryOp::Eq => {
-                let (field, name, text) = match (lhs.as_ref(), rhs.as_ref()) {
-                    (f @ Expr::Field { name, .. }, Expr::String(t))
-                    | (Expr::String(t), f @ Expr::Field { name, .. }) => (f, name, t),
+                let (field, text) = match (lhs.as_ref(), rhs.as_ref()) {
+                    (f @ Expr::Field { .. }, Expr::String(t))
+                    | (Expr::String(t), f @ Expr::Field { .. }) => (f, t),
                     _ => return Ok(()),
                 };
                 // Maps and lists compare as JSON text that parsing may have rewritten.
@@ -670,7 +670,7 @@ impl Planner<'_> {
                     let columns = value.column_refs();
                     !columns.is_empty() && columns.iter().all(|c| c.name == MESSAGE)
                 };
-                if from_message && !self.has_column(name) {
+                if from_message {
                     let message = ident(MESSAGE);
                     guards.push(
                         f::contains(message.clone(), lit(text.as_str()))

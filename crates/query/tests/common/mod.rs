@@ -38,17 +38,23 @@ pub fn row(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         .collect()
 }
 
-/// A store with one group holding `events` in one stream.
-pub async fn group_of(dir: &std::path::Path, events: Vec<InputEvent>) -> (Store, store::GroupRow) {
+/// A store in `dir` with one empty group named `name`.
+pub fn new_group(dir: &std::path::Path, name: &str) -> (Store, store::GroupRow) {
     let store = Store::open(StoreOptions::new(dir)).unwrap();
     let scope = Scope::new("123456789012", "us-east-1");
-    let id = store
+    store
         .catalog()
-        .create_group(&scope, "g", 0, &NewGroup::default())
+        .create_group(&scope, name, 0, &NewGroup::default())
         .unwrap();
-    store.catalog().create_stream(id, "s", 0).unwrap();
-    let group = store.catalog().group(&scope, "g").unwrap();
-    let stream = store.catalog().stream(id, "s").unwrap();
+    let group = store.catalog().group(&scope, name).unwrap();
+    (store, group)
+}
+
+/// A store with one group `g` holding `events` in one stream `s`.
+pub async fn group_of(dir: &std::path::Path, events: Vec<InputEvent>) -> (Store, store::GroupRow) {
+    let (store, group) = new_group(dir, "g");
+    store.catalog().create_stream(group.id, "s", 0).unwrap();
+    let stream = store.catalog().stream(group.id, "s").unwrap();
     store.put_events(&group, &stream, events).await.unwrap();
     (store, group)
 }
