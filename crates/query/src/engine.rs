@@ -7,10 +7,13 @@ use datafusion::arrow::array::{Array, AsArray, RecordBatch};
 use datafusion::arrow::datatypes::{
     DataType, Float64Type, Int64Type, TimeUnit, TimestampMillisecondType,
 };
+use datafusion::datasource::provider_as_source;
 use datafusion::error::DataFusionError;
+use datafusion::execution::{SessionState, SessionStateBuilder, TaskContext};
+use datafusion::logical_expr::LogicalPlanBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, LazyLock};
 use store::{ExternalTable, GroupRow, Store};
 
 /// Why a query did not run.
@@ -148,9 +151,9 @@ pub async fn run_with(
         Parallelism::BySize => table.size_bytes(),
         Parallelism::PerCore => u64::MAX,
     };
-    let ctx = insights_context(scan_bytes);
-    ctx.register_table("logs", Arc::new(table))?;
-    let scan = ctx.table("logs").await?.into_unoptimized_plan();
+    let state = insights_session(scan_bytes);
+    let scan =
+        LogicalPlanBuilder::scan("logs", provider_as_source(Arc::new(table)), None)?.build()?;
     let matched = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let planned = insights::plan::plan(
         &query,
@@ -163,12 +166,9 @@ pub async fn run_with(
             matched: matched.clone(),
         },
     )?;
-    let physical = ctx
-        .execute_logical_plan(planned.plan)
-        .await?
-        .create_physical_plan()
-        .await?;
-    let batches = datafusion::physical_plan::collect(physical.clone(), ctx.task_ctx()).await?;
+    let physical = state.create_physical_plan(&planned.plan).await?;
+    let task = Arc::new(TaskContext::from(state));
+    let batches = datafusion::physical_plan::collect(physical.clone(), task).await?;
     // `TRAILWATCH_LOG=query=debug` shows where a query spent its time.
     tracing::debug!(
         plan = %datafusion::physical_plan::display::DisplayableExecutionPlan::with_metrics(
@@ -209,16 +209,68 @@ fn session(scan_bytes: Option<u64>) -> SessionContext {
     SessionContext::new_with_config(config)
 }
 
-/// A DataFusion session for Insights plans over a scan of `scan_bytes`. The rules that
-/// move field extraction down to the scan are off: JSON functions declare themselves
-/// cheap leaf extractions, but on raw messages each is a parse, and moved below a filter
-/// it runs for every event instead of only the matching ones.
-fn insights_context(scan_bytes: u64) -> SessionContext {
+/// The DataFusion session an Insights plan over a scan of `scan_bytes` is optimized and
+/// run in. There are two, each made once: making one registers every built-in function,
+/// a cost an hour's query would otherwise pay each time. Insights plans never call
+/// `now()`, so the session's fixed query start time changes no answer.
+fn insights_session(scan_bytes: u64) -> &'static SessionState {
+    static SMALL: LazyLock<SessionState> = LazyLock::new(|| insights_state(0));
+    static LARGE: LazyLock<SessionState> = LazyLock::new(|| insights_state(SMALL_SCAN_BYTES));
+    if scan_bytes < SMALL_SCAN_BYTES {
+        &SMALL
+    } else {
+        &LARGE
+    }
+}
+
+/// Optimizer rules an Insights session goes without.
+///
+/// - `extract_leaf_expressions`, `push_down_leaf_projections`: JSON functions declare
+///   themselves cheap leaf extractions, but on raw messages each is a parse, and moved
+///   below a filter it runs for every event instead of only the matching ones.
+/// - The rest rewrite joins, subqueries and unions, which Insights plans never have:
+///   they would only walk the plan.
+const INSIGHTS_SKIPPED_RULES: [&str; 13] = [
+    "extract_leaf_expressions",
+    "push_down_leaf_projections",
+    "rewrite_set_comparison",
+    "optimize_unions",
+    "unions_to_filter",
+    "eliminate_join",
+    "decorrelate_predicate_subquery",
+    "scalar_subquery_to_join",
+    "decorrelate_lateral_join",
+    "extract_equijoin_predicate",
+    "eliminate_cross_join",
+    "filter_null_join_keys",
+    "eliminate_outer_join",
+];
+
+/// Physical optimizer rules an Insights session goes without: join rules, and for a
+/// one-partition plan the merging of partial and final aggregation, which never has a
+/// pair to merge there.
+fn skips_physical_rule(name: &str, one_partition: bool) -> bool {
+    matches!(name, "join_selection" | "HashJoinBuffering")
+        || (one_partition && name == "CombinePartialFinalAggregate")
+}
+
+/// A session for Insights plans over a scan of `scan_bytes`.
+fn insights_state(scan_bytes: u64) -> SessionState {
     let ctx = session(Some(scan_bytes));
-    for rule in ["extract_leaf_expressions", "push_down_leaf_projections"] {
+    for rule in INSIGHTS_SKIPPED_RULES {
         ctx.remove_optimizer_rule(rule);
     }
-    ctx
+    let state = ctx.state();
+    let one_partition = state.config().target_partitions() == 1;
+    let physical = state
+        .physical_optimizers()
+        .iter()
+        .filter(|rule| !skips_physical_rule(rule.name(), one_partition))
+        .cloned()
+        .collect();
+    SessionStateBuilder::new_from_existing(state)
+        .with_physical_optimizer_rules(physical)
+        .build()
 }
 
 /// The tables a SQL query reads: log groups, and external tables over files.
@@ -586,4 +638,52 @@ pub async fn log_record(
         return Ok(Some(record));
     }
     Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A rule renamed in a DataFusion upgrade would silently stay in: every name skipped
+    /// must be one DataFusion has, and be gone from the Insights sessions.
+    #[test]
+    fn insights_sessions_skip_rules_datafusion_has() {
+        let full = SessionContext::new().state();
+        let logical: Vec<&str> = full.optimizers().iter().map(|r| r.name()).collect();
+        let physical: Vec<&str> = full
+            .physical_optimizers()
+            .iter()
+            .map(|r| r.name())
+            .collect();
+        for name in INSIGHTS_SKIPPED_RULES {
+            assert!(logical.contains(&name), "no optimizer rule {name}");
+        }
+        for name in [
+            "join_selection",
+            "HashJoinBuffering",
+            "CombinePartialFinalAggregate",
+        ] {
+            assert!(
+                physical.contains(&name),
+                "no physical optimizer rule {name}"
+            );
+        }
+        assert_eq!(insights_session(0).config().target_partitions(), 1);
+        for bytes in [0, SMALL_SCAN_BYTES] {
+            let state = insights_session(bytes);
+            let one_partition = state.config().target_partitions() == 1;
+            assert!(
+                state
+                    .optimizers()
+                    .iter()
+                    .all(|r| !INSIGHTS_SKIPPED_RULES.contains(&r.name()))
+            );
+            assert!(
+                state
+                    .physical_optimizers()
+                    .iter()
+                    .all(|r| !skips_physical_rule(r.name(), one_partition))
+            );
+        }
+    }
 }
