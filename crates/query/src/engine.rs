@@ -7,12 +7,15 @@ use datafusion::arrow::array::{Array, AsArray, RecordBatch};
 use datafusion::arrow::datatypes::{
     DataType, Float64Type, Int64Type, TimeUnit, TimestampMillisecondType,
 };
+use datafusion::common::DFSchema;
+use datafusion::common::DFSchemaRef;
+use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::datasource::provider_as_source;
 use datafusion::error::DataFusionError;
 use datafusion::execution::{SessionState, SessionStateBuilder, TaskContext};
-use datafusion::logical_expr::LogicalPlanBuilder;
+use datafusion::logical_expr::{EmptyRelation, LogicalPlan, LogicalPlanBuilder};
 use datafusion::prelude::{SessionConfig, SessionContext};
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock};
 use store::{ExternalTable, GroupRow, Store};
 
@@ -95,32 +98,68 @@ pub fn source_groups(
     Ok(groups)
 }
 
-/// Checks a query's syntax and plan without reading data, so StartQuery can refuse a
-/// malformed query at once.
-pub fn check(text: &str) -> Result<insights::Query, QueryError> {
+/// A query planned before its data is known: the Insights plan over a stand-in for the
+/// log table, to run over any groups by [`run_prepared`]. StartQuery prepares a query
+/// to refuse a malformed one at once, and its task then runs that same plan instead of
+/// planning again.
+pub struct Prepared {
+    query: insights::Query,
+    planned: insights::plan::Planned,
+    /// The stand-in's schema, the log table's own: the scan takes its place by identity.
+    stand_in: DFSchemaRef,
+    matched: Arc<AtomicU64>,
+}
+
+impl Prepared {
+    /// The query's SOURCE command, if it selects its groups itself.
+    pub fn source(&self) -> Option<&insights::Source> {
+        self.query.source.as_ref()
+    }
+}
+
+/// Parses and plans a query over `[start_ms, end_ms]` (epoch ms, inclusive) returning at
+/// most `limit` rows, without reading data. Some mistakes only planning finds (a regex
+/// or date pattern that does not compile, a bin period too long): they are refused here,
+/// before the query is accepted, as AWS refuses them.
+pub fn prepare(
+    text: &str,
+    start_ms: i64,
+    end_ms: i64,
+    limit: usize,
+) -> Result<Prepared, QueryError> {
     let query = insights::parse(text)?;
-    // Some mistakes only planning finds (a regex or date pattern that does not compile,
-    // a bin period too long): planned over no rows, they are refused before the query
-    // is accepted, as AWS refuses them, instead of failing it later without a word.
-    let schema = datafusion::common::DFSchema::try_from(table::SCHEMA.as_ref().clone())?;
-    let nothing = datafusion::logical_expr::LogicalPlan::EmptyRelation(
-        datafusion::logical_expr::EmptyRelation {
-            produce_one_row: false,
-            schema: Arc::new(schema),
-        },
-    );
-    insights::plan::plan(
+    // Qualified as the scan is, so that the plan's schemas hold when it takes the place.
+    let stand_in = Arc::new(DFSchema::try_from_qualified_schema(
+        LOGS_TABLE,
+        table::SCHEMA.as_ref(),
+    )?);
+    let nothing = LogicalPlan::EmptyRelation(EmptyRelation {
+        produce_one_row: false,
+        schema: stand_in.clone(),
+    });
+    let matched = Arc::new(AtomicU64::new(0));
+    let planned = insights::plan::plan(
         &query,
         nothing,
         &insights::plan::Context {
             text,
-            start_ms: 0,
-            end_ms: 0,
-            limit: 1,
-            matched: Default::default(),
+            start_ms,
+            end_ms,
+            limit,
+            matched: matched.clone(),
         },
     )?;
-    Ok(query)
+    Ok(Prepared {
+        query,
+        planned,
+        stand_in,
+        matched,
+    })
+}
+
+/// Checks a query's syntax and plan without reading data (see [`prepare`]).
+pub fn check(text: &str) -> Result<insights::Query, QueryError> {
+    prepare(text, 0, 0, 1).map(|prepared| prepared.query)
 }
 
 /// Runs a query to completion.
@@ -144,29 +183,60 @@ pub async fn run_with(
     request: QueryRequest<'_>,
     parallelism: Parallelism,
 ) -> Result<QueryOutput, QueryError> {
-    let query = insights::parse(request.text)?;
-    let (table, counters) =
-        table::log_table(store, request.groups, request.start_ms, request.end_ms)?;
+    let prepared = prepare(
+        request.text,
+        request.start_ms,
+        request.end_ms,
+        request.limit,
+    )?;
+    run_prepared(
+        store,
+        request.groups,
+        request.start_ms,
+        request.end_ms,
+        prepared,
+        parallelism,
+    )
+    .await
+}
+
+/// The name the log table has in plans.
+const LOGS_TABLE: &str = "logs";
+
+/// Runs a prepared query over `groups` between `start_ms` and `end_ms` (the range it was
+/// prepared for), planned with `parallelism`.
+pub async fn run_prepared(
+    store: &Store,
+    groups: &[GroupRow],
+    start_ms: i64,
+    end_ms: i64,
+    prepared: Prepared,
+    parallelism: Parallelism,
+) -> Result<QueryOutput, QueryError> {
+    let (table, counters) = table::log_table(store, groups, start_ms, end_ms)?;
     let scan_bytes = match parallelism {
         Parallelism::BySize => table.size_bytes(),
         Parallelism::PerCore => u64::MAX,
     };
     let state = insights_session(scan_bytes);
     let scan =
-        LogicalPlanBuilder::scan("logs", provider_as_source(Arc::new(table)), None)?.build()?;
-    let matched = Arc::new(std::sync::atomic::AtomicU64::new(0));
-    let planned = insights::plan::plan(
-        &query,
-        scan,
-        &insights::plan::Context {
-            text: request.text,
-            start_ms: request.start_ms,
-            end_ms: request.end_ms,
-            limit: request.limit,
-            matched: matched.clone(),
-        },
-    )?;
-    let physical = state.create_physical_plan(&planned.plan).await?;
+        LogicalPlanBuilder::scan(LOGS_TABLE, provider_as_source(Arc::new(table)), None)?.build()?;
+    let Prepared {
+        planned,
+        stand_in,
+        matched,
+        ..
+    } = prepared;
+    let plan = planned
+        .plan
+        .transform_up(|node| match &node {
+            LogicalPlan::EmptyRelation(e) if Arc::ptr_eq(&e.schema, &stand_in) => {
+                Ok(Transformed::yes(scan.clone()))
+            }
+            _ => Ok(Transformed::no(node)),
+        })?
+        .data;
+    let physical = state.create_physical_plan(&plan).await?;
     let task = Arc::new(TaskContext::from(state));
     let batches = datafusion::physical_plan::collect(physical.clone(), task).await?;
     // `TRAILWATCH_LOG=query=debug` shows where a query spent its time.

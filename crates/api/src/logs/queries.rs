@@ -8,7 +8,7 @@
 
 use super::{Ctx, check_enum, check_len, check_range, required};
 use crate::error::{ApiError, constraint};
-use query::engine::{self, QueryOutput, QueryRequest};
+use query::engine::{self, QueryOutput};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
@@ -381,15 +381,22 @@ pub(crate) async fn start(ctx: &Ctx<'_>, input: StartInput) -> Result<Value, Api
     if sql && let Some(id) = create_external_table(ctx, &text).await? {
         return Ok(json!({ "queryId": id }));
     }
-    let tables = if sql {
+    let (start_ms, end_ms) = (
+        start.saturating_mul(1000),
+        end.saturating_mul(1000).saturating_add(999),
+    );
+    let limit = input.limit.unwrap_or(10_000) as usize;
+    let (work, tables) = if sql {
         // SQL names its log groups (and external tables) as tables.
-        engine::check_sql(&ctx.state.store, ctx.scope(), &text).map_err(malformed)?
+        let tables = engine::check_sql(&ctx.state.store, ctx.scope(), &text).map_err(malformed)?;
+        (Work::Sql(text.clone()), tables)
     } else {
-        let parsed = engine::check(&text).map_err(malformed)?;
-        engine::SqlTables {
-            groups: query_groups(ctx, &input, parsed.source.as_ref())?,
+        let prepared = engine::prepare(&text, start_ms, end_ms, limit).map_err(malformed)?;
+        let tables = engine::SqlTables {
+            groups: query_groups(ctx, &input, prepared.source())?,
             external: Vec::new(),
-        }
+        };
+        (Work::Insights(prepared), tables)
     };
     let groups = &tables.groups;
     for g in groups {
@@ -401,7 +408,6 @@ pub(crate) async fn start(ctx: &Ctx<'_>, input: StartInput) -> Result<Value, Api
     let manager = ctx.state.queries.clone();
     manager.expire();
     let id = uuid::Uuid::new_v4().to_string();
-    let limit = input.limit.unwrap_or(10_000) as usize;
     manager.lock().insert(
         id.clone(),
         QueryState {
@@ -425,11 +431,10 @@ pub(crate) async fn start(ctx: &Ctx<'_>, input: StartInput) -> Result<Value, Api
             task_manager,
             task_id,
             store,
-            sql,
-            text,
+            work,
             tables,
-            start,
-            end,
+            start_ms,
+            end_ms,
             limit,
         )
         .await;
@@ -439,16 +444,21 @@ pub(crate) async fn start(ctx: &Ctx<'_>, input: StartInput) -> Result<Value, Api
     Ok(json!({ "queryId": id }))
 }
 
+/// What a query task runs: an Insights query planned by StartQuery, or SQL.
+enum Work {
+    Insights(engine::Prepared),
+    Sql(String),
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn run_query(
     manager: Arc<QueryManager>,
     id: String,
     store: Store,
-    sql: bool,
-    text: String,
+    work: Work,
     tables: engine::SqlTables,
-    start: i64,
-    end: i64,
+    start_ms: i64,
+    end_ms: i64,
     limit: usize,
 ) {
     let Ok(_slot) = manager.slots.clone().acquire_owned().await else {
@@ -459,22 +469,22 @@ async fn run_query(
             q.status = Status::Running;
         }
     });
-    let (start_ms, end_ms) = (
-        start.saturating_mul(1000),
-        end.saturating_mul(1000).saturating_add(999),
-    );
     let running = async move {
-        if sql {
-            engine::run_sql(&store, &tables, &text, start_ms, end_ms, limit).await
-        } else {
-            let request = QueryRequest {
-                text: &text,
-                groups: &tables.groups,
-                start_ms,
-                end_ms,
-                limit,
-            };
-            engine::run(&store, request).await
+        match work {
+            Work::Insights(prepared) => {
+                engine::run_prepared(
+                    &store,
+                    &tables.groups,
+                    start_ms,
+                    end_ms,
+                    prepared,
+                    engine::Parallelism::BySize,
+                )
+                .await
+            }
+            Work::Sql(text) => {
+                engine::run_sql(&store, &tables, &text, start_ms, end_ms, limit).await
+            }
         }
     };
     let outcome = crate::deadline::within(manager.config.timeout, running).await;
