@@ -396,7 +396,7 @@ pub(crate) async fn start(ctx: &Ctx<'_>, input: StartInput) -> Result<Value, Api
             groups: query_groups(ctx, &input, prepared.source())?,
             external: Vec::new(),
         };
-        (Work::Insights(prepared), tables)
+        (Work::Insights(Box::new(prepared)), tables)
     };
     let groups = &tables.groups;
     for g in groups {
@@ -446,7 +446,7 @@ pub(crate) async fn start(ctx: &Ctx<'_>, input: StartInput) -> Result<Value, Api
 
 /// What a query task runs: an Insights query planned by StartQuery, or SQL.
 enum Work {
-    Insights(engine::Prepared),
+    Insights(Box<engine::Prepared>),
     Sql(String),
 }
 
@@ -477,7 +477,7 @@ async fn run_query(
                     &tables.groups,
                     start_ms,
                     end_ms,
-                    prepared,
+                    *prepared,
                     engine::Parallelism::BySize,
                 )
                 .await
