@@ -7,9 +7,8 @@ use datafusion::arrow::array::{Array, AsArray, RecordBatch};
 use datafusion::arrow::datatypes::{
     DataType, Float64Type, Int64Type, TimeUnit, TimestampMillisecondType,
 };
-use datafusion::common::DFSchema;
-use datafusion::common::DFSchemaRef;
 use datafusion::common::tree_node::{Transformed, TreeNode};
+use datafusion::common::{DFSchema, DFSchemaRef};
 use datafusion::datasource::provider_as_source;
 use datafusion::error::DataFusionError;
 use datafusion::execution::{SessionState, SessionStateBuilder, TaskContext};
@@ -108,6 +107,9 @@ pub struct Prepared {
     /// The stand-in's schema, the log table's own: the scan takes its place by identity.
     stand_in: DFSchemaRef,
     matched: Arc<AtomicU64>,
+    /// The range planned for, epoch ms, inclusive: the range the scan reads.
+    start_ms: i64,
+    end_ms: i64,
 }
 
 impl Prepared {
@@ -154,6 +156,8 @@ pub fn prepare(
         planned,
         stand_in,
         matched,
+        start_ms,
+        end_ms,
     })
 }
 
@@ -189,31 +193,21 @@ pub async fn run_with(
         request.end_ms,
         request.limit,
     )?;
-    run_prepared(
-        store,
-        request.groups,
-        request.start_ms,
-        request.end_ms,
-        prepared,
-        parallelism,
-    )
-    .await
+    run_prepared(store, request.groups, prepared, parallelism).await
 }
 
 /// The name the log table has in plans.
 const LOGS_TABLE: &str = "logs";
 
-/// Runs a prepared query over `groups` between `start_ms` and `end_ms` (the range it was
-/// prepared for), planned with `parallelism`.
+/// Runs a prepared query over `groups` in the range it was prepared for, planned with
+/// `parallelism`.
 pub async fn run_prepared(
     store: &Store,
     groups: &[GroupRow],
-    start_ms: i64,
-    end_ms: i64,
     prepared: Prepared,
     parallelism: Parallelism,
 ) -> Result<QueryOutput, QueryError> {
-    let (table, counters) = table::log_table(store, groups, start_ms, end_ms)?;
+    let (table, counters) = table::log_table(store, groups, prepared.start_ms, prepared.end_ms)?;
     let scan_bytes = match parallelism {
         Parallelism::BySize => table.size_bytes(),
         Parallelism::PerCore => u64::MAX,

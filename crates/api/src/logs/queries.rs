@@ -475,8 +475,6 @@ async fn run_query(
                 engine::run_prepared(
                     &store,
                     &tables.groups,
-                    start_ms,
-                    end_ms,
                     *prepared,
                     engine::Parallelism::BySize,
                 )
