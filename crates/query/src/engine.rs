@@ -161,11 +161,6 @@ pub fn prepare(
     })
 }
 
-/// Checks a query's syntax and plan without reading data (see [`prepare`]).
-pub fn check(text: &str) -> Result<insights::Query, QueryError> {
-    prepare(text, 0, 0, 1).map(|prepared| prepared.query)
-}
-
 /// Runs a query to completion.
 pub async fn run(store: &Store, request: QueryRequest<'_>) -> Result<QueryOutput, QueryError> {
     run_with(store, request, Parallelism::BySize).await
@@ -310,12 +305,16 @@ const INSIGHTS_SKIPPED_RULES: [&str; 13] = [
     "eliminate_outer_join",
 ];
 
-/// Physical optimizer rules an Insights session goes without: join rules, and for a
-/// one-partition plan the merging of partial and final aggregation, which never has a
-/// pair to merge there.
+/// Physical optimizer rules an Insights session goes without: the join rules.
+const INSIGHTS_SKIPPED_PHYSICAL_RULES: [&str; 2] = ["join_selection", "HashJoinBuffering"];
+
+/// The physical rule a one-partition session also goes without: merging partial and
+/// final aggregation, which never has a pair to merge there.
+const ONE_PARTITION_SKIPPED_PHYSICAL_RULE: &str = "CombinePartialFinalAggregate";
+
 fn skips_physical_rule(name: &str, one_partition: bool) -> bool {
-    matches!(name, "join_selection" | "HashJoinBuffering")
-        || (one_partition && name == "CombinePartialFinalAggregate")
+    INSIGHTS_SKIPPED_PHYSICAL_RULES.contains(&name)
+        || (one_partition && name == ONE_PARTITION_SKIPPED_PHYSICAL_RULE)
 }
 
 /// A session for Insights plans over a scan of `scan_bytes`.
@@ -722,11 +721,10 @@ mod tests {
         for name in INSIGHTS_SKIPPED_RULES {
             assert!(logical.contains(&name), "no optimizer rule {name}");
         }
-        for name in [
-            "join_selection",
-            "HashJoinBuffering",
-            "CombinePartialFinalAggregate",
-        ] {
+        for name in INSIGHTS_SKIPPED_PHYSICAL_RULES
+            .into_iter()
+            .chain([ONE_PARTITION_SKIPPED_PHYSICAL_RULE])
+        {
             assert!(
                 physical.contains(&name),
                 "no physical optimizer rule {name}"

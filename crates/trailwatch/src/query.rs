@@ -398,8 +398,8 @@ async fn run_local(
         let tables = query::engine::check_sql(&store, &scope, &job.text)?;
         query::engine::run_sql(&store, &tables, &job.text, start_ms, end_ms, limit).await?
     } else {
-        let parsed = query::engine::check(&job.text)?;
-        let groups = match (&parsed.source, job.groups.is_empty()) {
+        let prepared = query::engine::prepare(&job.text, start_ms, end_ms, limit)?;
+        let groups = match (prepared.source(), job.groups.is_empty()) {
             (Some(source), _) => query::engine::source_groups(&store, &scope, source)?,
             (None, true) => bail!("name a log group with -g, or start the query with SOURCE"),
             (None, false) => job
@@ -413,14 +413,13 @@ async fn run_local(
                 })
                 .collect::<anyhow::Result<Vec<_>>>()?,
         };
-        let request = query::engine::QueryRequest {
-            text: &job.text,
-            groups: &groups,
-            start_ms,
-            end_ms,
-            limit,
-        };
-        query::engine::run(&store, request).await?
+        query::engine::run_prepared(
+            &store,
+            &groups,
+            prepared,
+            query::engine::Parallelism::BySize,
+        )
+        .await?
     };
     Ok((
         output.rows,

@@ -389,7 +389,15 @@ pub(crate) async fn start(ctx: &Ctx<'_>, input: StartInput) -> Result<Value, Api
     let (work, tables) = if sql {
         // SQL names its log groups (and external tables) as tables.
         let tables = engine::check_sql(&ctx.state.store, ctx.scope(), &text).map_err(malformed)?;
-        (Work::Sql(text.clone()), tables)
+        (
+            Work::Sql {
+                text: text.clone(),
+                start_ms,
+                end_ms,
+                limit,
+            },
+            tables,
+        )
     } else {
         let prepared = engine::prepare(&text, start_ms, end_ms, limit).map_err(malformed)?;
         let tables = engine::SqlTables {
@@ -427,39 +435,31 @@ pub(crate) async fn start(ctx: &Ctx<'_>, input: StartInput) -> Result<Value, Api
     let task_manager = manager.clone();
     let task_id = id.clone();
     let handle = ctx.state.executor.spawn(async move {
-        run_query(
-            task_manager,
-            task_id,
-            store,
-            work,
-            tables,
-            start_ms,
-            end_ms,
-            limit,
-        )
-        .await;
+        run_query(task_manager, task_id, store, work, tables).await;
     });
     manager.set(&id, |q| q.task = Some(handle.abort_handle()));
     manager.save(&id);
     Ok(json!({ "queryId": id }))
 }
 
-/// What a query task runs: an Insights query planned by StartQuery, or SQL.
+/// What a query task runs: an Insights query planned by StartQuery (its range and limit
+/// part of the plan), or SQL with its range (epoch ms, inclusive) and limit.
 enum Work {
     Insights(Box<engine::Prepared>),
-    Sql(String),
+    Sql {
+        text: String,
+        start_ms: i64,
+        end_ms: i64,
+        limit: usize,
+    },
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn run_query(
     manager: Arc<QueryManager>,
     id: String,
     store: Store,
     work: Work,
     tables: engine::SqlTables,
-    start_ms: i64,
-    end_ms: i64,
-    limit: usize,
 ) {
     let Ok(_slot) = manager.slots.clone().acquire_owned().await else {
         return;
@@ -480,9 +480,12 @@ async fn run_query(
                 )
                 .await
             }
-            Work::Sql(text) => {
-                engine::run_sql(&store, &tables, &text, start_ms, end_ms, limit).await
-            }
+            Work::Sql {
+                text,
+                start_ms,
+                end_ms,
+                limit,
+            } => engine::run_sql(&store, &tables, &text, start_ms, end_ms, limit).await,
         }
     };
     let outcome = crate::deadline::within(manager.config.timeout, running).await;
