@@ -653,11 +653,11 @@ fn read_segment(
         if !may_match(pruning.as_ref(), &schema, min_ts, max_ts) {
             return Ok(futures::stream::empty().boxed());
         }
-        let data = scan
-            .store
-            .segment_bytes(&segment)
-            .await
-            .map_err(|e| DataFusionError::External(Box::new(e)))?;
+        let data = match scan.store.local_segment_bytes(&segment) {
+            Some(read) => read,
+            None => scan.store.segment_bytes(&segment).await,
+        }
+        .map_err(|e| DataFusionError::External(Box::new(e)))?;
         let columns = segment_columns(&schema);
         let streams = scan.narrowed.then_some(&scan.live);
         let reader = segment::reader(data, scan.from, scan.to, streams, Some(&columns))

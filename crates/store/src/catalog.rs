@@ -384,6 +384,8 @@ pub struct Catalog {
     conn: Mutex<Connection>,
 }
 
+/// Prepared statements the catalog's connection keeps (see [`Catalog::open`]).
+const STATEMENT_CACHE: usize = 64;
 const GROUP_COLUMNS: &str = "id, account, region, name, creation_time, retention_days, kms_key_id, log_group_class, deletion_protection";
 const STREAM_COLUMNS: &str =
     "id, group_id, name, creation_time, first_event, last_event, last_ingestion";
@@ -475,6 +477,9 @@ impl Catalog {
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        // The statements every request or query runs are cached, and there are more of
+        // them than rusqlite's default 16 keeps: beyond that they would be parsed again.
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         conn.execute_batch(SCHEMA)?;
         migrate(&conn)?;
         Ok(Catalog {
@@ -829,8 +834,10 @@ impl Catalog {
     pub fn lifecycle(&self, group_id: i64) -> Result<Option<LifecyclePolicy>> {
         Ok(self
             .conn()
-            .query_row(
+            .prepare_cached(
                 "SELECT archive_after_days, delete_after_days FROM lifecycle_policies WHERE group_id = ?1",
+            )?
+            .query_row(
                 [group_id],
                 |r| {
                     Ok(LifecyclePolicy {

@@ -74,8 +74,10 @@ impl Catalog {
     /// Looks a user up.
     pub fn user(&self, account: &str, name: &str) -> Result<User> {
         self.conn()
-            .query_row(
+            .prepare_cached(
                 "SELECT account, name, user_id, creation_time FROM iam_users WHERE account = ?1 AND name = ?2",
+            )?
+            .query_row(
                 params![account, name],
                 user_from_row,
             )

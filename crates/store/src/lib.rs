@@ -352,6 +352,18 @@ impl Store {
         })
     }
 
+    /// The bytes of a segment file on the local disk, read on the calling thread; `None`
+    /// for an archived segment, which only [`Store::segment_bytes`] fetches. For the
+    /// query threads, which decode segments inline anyway: a read from the page cache
+    /// costs less than the two hand-offs to tokio's blocking pool of an object-store read.
+    pub fn local_segment_bytes(&self, segment: &SegmentRow) -> Option<Result<Bytes>> {
+        (segment.tier == Tier::Local).then(|| {
+            Ok(Bytes::from(fs::read(
+                self.inner.segments_dir.join(&segment.path),
+            )?))
+        })
+    }
+
     /// The bytes of a segment file.
     pub async fn segment_bytes(&self, segment: &SegmentRow) -> Result<Bytes> {
         let (store, key) = self.object_of(segment.tier, &segment.path)?;
